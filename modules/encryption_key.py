@@ -1,0 +1,116 @@
+"""A customer-managed KMS key with rotation and an explicit, least-privilege key policy."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from constructs import Construct
+
+from modules.aws_provider import REGION
+from modules.validation import check_int_range, check_pattern, check_type
+
+
+@dataclass(frozen=True)
+class EncryptionKeyConfig:
+    """``alias`` without the ``alias/`` prefix; ``deletion_window_in_days`` 7..30 (AWS's range), default 30.
+
+    The ``allow_*`` switches add the key-policy statement each AWS service needs to use the key on a real
+    account (default off: a key nobody but the account can use).
+    """
+
+    alias: str
+    deletion_window_in_days: int = 30
+    allow_cloudwatch_logs: bool = False
+    allow_firehose: bool = False
+    allow_cloudwatch_alarms_to_sns: bool = False
+    allow_lambda: bool = False
+    prevent_destroy: bool = True
+
+    def __post_init__(self) -> None:
+        check_pattern("encryption_key.alias", self.alias, r"(?!aws/)[A-Za-z0-9/_-]{1,250}",
+                      "1-250 characters of A-Z, a-z, 0-9, '/', '_', '-', not starting with 'aws/'")
+        check_int_range("encryption_key.deletion_window_in_days", self.deletion_window_in_days, 7, 30, "days")
+        for name in ("allow_cloudwatch_logs", "allow_firehose", "allow_cloudwatch_alarms_to_sns", "allow_lambda",
+                     "prevent_destroy"):
+            check_type(f"encryption_key.{name}", getattr(self, name), bool)
+
+
+class EncryptionKey(Construct):
+    """The stack's KMS key. Exposes ``key``, ``alias``, ``account_id`` and ``partition``."""
+
+    def __init__(self, scope: Construct, id: str, *, config: EncryptionKeyConfig) -> None:
+        super().__init__(scope, id)
+        identity = DataAwsCallerIdentity(self, "caller")
+        self.partition = DataAwsPartition(self, "partition").partition
+        self.account_id = identity.account_id
+        self.key = KmsKey(
+            self,
+            "key",
+            description=f"Encrypts {config.alias} data at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=config.deletion_window_in_days,
+            policy=json.dumps(self._policy(config), separators=(",", ":")),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=config.prevent_destroy),
+        )
+        self.alias = KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id)
+
+    def _policy(self, config: EncryptionKeyConfig) -> dict:
+        account, partition = self.account_id, self.partition
+        account_arn = f"arn:{partition}:iam::{account}:root"
+        statements = [{
+            # Without this the key becomes unmanageable; IAM policies then decide who else may use it.
+            "Sid": "AccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_arn},
+            "Action": "kms:*",
+            "Resource": "*",
+        }]
+        if config.allow_cloudwatch_logs:
+            statements.append({
+                "Sid": "CloudWatchLogsInThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{REGION}:{account}:log-group:*"}},
+            })
+        if config.allow_firehose:
+            # Firehose encrypts what it writes to S3 through S3 (SSE-KMS), on behalf of its role.
+            statements.append({
+                "Sid": "S3DeliveryForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_arn},
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:CallerAccount": account},
+                },
+            })
+        if config.allow_cloudwatch_alarms_to_sns:
+            statements.append({
+                "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            })
+        if config.allow_lambda:
+            statements.append({
+                "Sid": "LambdaEnvironmentEncryption",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_arn},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", "kms:CallerAccount": account},
+                },
+            })
+        return {"Version": "2012-10-17", "Statement": statements}

@@ -1,0 +1,203 @@
+"""Synth-time policy: walks every stack's resolved Terraform tree and refuses to synthesize an unsafe one.
+
+Runs before anything is written, so a violation leaves no ``cdktf.out`` stack behind. Each violation
+names the resource's construct path and the rule. The rules restate, as checks, the safeguards the
+modules hard-wire, so that an escape-hatch override or a hand-written resource cannot drop one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cdktf import App, TerraformStack
+
+from modules.aws_provider import REGION
+from modules.validation import ConfigError
+
+# Firehose's own delivery-error group cannot be shipped through the same Firehose (a failure would loop).
+UNSHIPPED_LOG_GROUP_PREFIXES = ("/aws/kinesisfirehose/",)
+BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3FullAccess")
+POLICY_ATTRIBUTES = {
+    "aws_iam_role_policy": "policy",
+    "aws_iam_policy": "policy",
+    "aws_s3_bucket_policy": "policy",
+    "aws_kms_key": "policy",
+    "aws_sns_topic_policy": "policy",
+    "aws_cloudwatch_log_resource_policy": "policy_document",
+}
+
+
+class PolicyError(ConfigError):
+    """One or more resources break the project's security policy."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.rule}"
+
+
+def enforce(app: App) -> None:
+    """Raise ``PolicyError`` listing every violation in every stack of ``app``.
+
+    A stack may carry ``policy_exemptions`` (rule id -> reason) from its environment's config; each is
+    printed on every synth so that a relaxed rule is never silent.
+    """
+    violations = []
+    for stack in stacks(app):
+        exemptions = getattr(stack, "policy_exemptions", {})
+        for rule, reason in exemptions.items():
+            print(f"policy: {stack.node.id} is exempt from {rule!r}: {reason}", file=sys.stderr)
+        violations += check(stack.to_terraform(), exemptions=frozenset(exemptions))
+    if violations:
+        raise PolicyError("security policy violated:\n  " + "\n  ".join(map(str, violations)))
+
+
+def stacks(app: App) -> list[TerraformStack]:
+    return [node for node in app.node.children if isinstance(node, TerraformStack)]
+
+
+def check(tf: dict, exemptions: frozenset[str] = frozenset()) -> list[Violation]:
+    """All violations in one synthesized stack (the dict that becomes ``cdk.tf.json``)."""
+    resources = tf.get("resource", {})
+    return [
+        *_providers(tf),
+        *_buckets(resources, tls_on_objects="tls-deny-on-objects" not in exemptions),
+        *_log_groups(resources),
+        *_iam(resources),
+    ]
+
+
+def _path(resource: dict, fallback: str) -> str:
+    return resource.get("//", {}).get("metadata", {}).get("path", fallback)
+
+
+def _each(resources: dict, type_: str) -> Iterator[tuple[str, dict]]:
+    yield from resources.get(type_, {}).items()
+
+
+def _providers(tf: dict) -> Iterator[Violation]:
+    for index, provider in enumerate(tf.get("provider", {}).get("aws", [])):
+        region = provider.get("region")
+        if region != REGION:
+            alias = provider.get("alias", f"aws[{index}]")
+            yield Violation(f"provider.aws.{alias}", f"region {region!r} is not {REGION!r} (the project's only region)")
+
+
+def _refs(type_: str, name: str) -> set[str]:
+    return {f"${{{type_}.{name}.{attribute}}}" for attribute in ("id", "bucket", "name", "arn")}
+
+
+def _by_target(resources: dict, type_: str, attribute: str) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for _, resource in _each(resources, type_):
+        found.setdefault(str(resource.get(attribute)), []).append(resource)
+    return found
+
+
+def _first(items: list | dict | None) -> dict:
+    if isinstance(items, list):
+        return items[0] if items else {}
+    return items or {}
+
+
+def _buckets(resources: dict, tls_on_objects: bool) -> Iterator[Violation]:
+    versioning = _by_target(resources, "aws_s3_bucket_versioning", "bucket")
+    encryption = _by_target(resources, "aws_s3_bucket_server_side_encryption_configuration", "bucket")
+    blocks = _by_target(resources, "aws_s3_bucket_public_access_block", "bucket")
+    ownership = _by_target(resources, "aws_s3_bucket_ownership_controls", "bucket")
+    policies = _by_target(resources, "aws_s3_bucket_policy", "bucket")
+    for name, bucket in _each(resources, "aws_s3_bucket"):
+        refs = _refs("aws_s3_bucket", name)
+        path = _path(bucket, f"aws_s3_bucket.{name}")
+
+        def attached(index: dict[str, list[dict]], refs: set[str] = refs) -> list[dict]:
+            return [item for ref in refs for item in index.get(ref, [])]
+
+        if not any(_first(v.get("versioning_configuration")).get("status") == "Enabled"
+                   for v in attached(versioning)):
+            yield Violation(path, "S3 bucket without versioning 'Enabled'")
+        algorithms = {_first(_first(e.get("rule")).get("apply_server_side_encryption_by_default")).get("sse_algorithm")
+                      for e in attached(encryption)}
+        if not algorithms & {"aws:kms", "aws:kms:dsse", "AES256"}:
+            yield Violation(path, "S3 bucket without default server-side encryption (SSE-KMS or SSE-S3)")
+        flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+        if not any(all(b.get(flag) is True for flag in flags) for b in attached(blocks)):
+            yield Violation(path, "S3 bucket without a public access block that sets all four flags")
+        if not any(_first(o.get("rule")).get("object_ownership") == "BucketOwnerEnforced" for o in attached(ownership)):
+            yield Violation(path, "S3 bucket without BucketOwnerEnforced object ownership")
+        arn = f"${{aws_s3_bucket.{name}.arn}}"
+        if not any(_denies_insecure_transport(p.get("policy"), arn, tls_on_objects) for p in attached(policies)):
+            yield Violation(path, "S3 bucket without a policy denying non-TLS requests to the bucket and its objects")
+
+
+def _statements(document: object) -> list[dict]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    if not isinstance(document, dict):
+        return []
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _denies_insecure_transport(document: object, arn: str, on_objects: bool) -> bool:
+    required = {arn, f"{arn}/*"} if on_objects else {arn}
+    for statement in _statements(document):
+        condition = statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+        resources = set(_as_list(statement.get("Resource")))
+        if (statement.get("Effect") == "Deny" and str(condition).lower() == "false"
+                and required <= resources and "s3:*" in _as_list(statement.get("Action"))):
+            return True
+    return False
+
+
+def _log_groups(resources: dict) -> Iterator[Violation]:
+    subscribed = _by_target(resources, "aws_cloudwatch_log_subscription_filter", "log_group_name")
+    for name, group in _each(resources, "aws_cloudwatch_log_group"):
+        path = _path(group, f"aws_cloudwatch_log_group.{name}")
+        if not group.get("retention_in_days"):
+            yield Violation(path, "log group without retention_in_days (logs would be kept forever)")
+        if not group.get("kms_key_id"):
+            yield Violation(path, "log group without a KMS key (kms_key_id)")
+        if str(group.get("name", "")).startswith(UNSHIPPED_LOG_GROUP_PREFIXES):
+            continue
+        if not any(ref in subscribed for ref in _refs("aws_cloudwatch_log_group", name)):
+            yield Violation(path, "log group without a subscription filter: its lines would never reach the archive")
+
+
+def _iam(resources: dict) -> Iterator[Violation]:
+    for type_, attribute in POLICY_ATTRIBUTES.items():
+        for name, resource in _each(resources, type_):
+            yield from _broad_actions(_path(resource, f"{type_}.{name}"), resource.get(attribute))
+    for name, role in _each(resources, "aws_iam_role"):
+        for inline in _as_list(role.get("inline_policy") or []):
+            yield from _broad_actions(_path(role, f"aws_iam_role.{name}"), inline.get("policy"))
+    for name, attachment in _each(resources, "aws_iam_role_policy_attachment"):
+        arn = str(attachment.get("policy_arn", ""))
+        if arn.rsplit("/", 1)[-1] in BROAD_MANAGED_POLICIES:
+            yield Violation(_path(attachment, name), f"attaches the broad managed policy {arn}")
+
+
+def _broad_actions(path: str, document: object) -> Iterator[Violation]:
+    for statement in _statements(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [str(a).lower() for a in _as_list(statement.get("Action", []))]
+        for broad in ("*", "s3:*"):
+            if broad in actions:
+                yield Violation(path, f"IAM policy allows {broad!r} (statement {statement.get('Sid', '?')!r})")
+        if "NotAction" in statement:
+            yield Violation(path, f"IAM policy allows by NotAction (statement {statement.get('Sid', '?')!r})")

@@ -1,0 +1,201 @@
+"""An S3 bucket with the safeguards that must never be off, and its own server-access-log bucket."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct
+
+from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, check_int_range, check_pattern, check_type, fail
+
+ACCESS_LOG_SUFFIX = "-access-logs"
+
+
+@dataclass(frozen=True)
+class SecureBucketConfig:
+    """Tunables of a hardened bucket; versioning, encryption, TLS-only and public-access blocking are not.
+
+    - ``name``: the globally unique bucket name (its access-log bucket adds ``-access-logs``).
+    - ``force_destroy`` (default False): let ``destroy`` empty a non-empty bucket; never with ``prevent_destroy``.
+    - ``prevent_destroy`` (default True): Terraform refuses any plan that would delete the bucket.
+    - ``transition_to_infrequent_access_days`` (default 30): days before current objects move to STANDARD_IA.
+    - ``noncurrent_version_expiration_days`` (default 90): days a replaced version is kept.
+    - ``abort_incomplete_multipart_upload_days`` (default 7).
+    - ``object_level_denies`` (default True): apply the TLS-only and encryption denies to objects too. Only
+      the local emulator turns it off: it applies a Deny statement without evaluating its conditions, so a
+      conditional deny on ``arn/*`` refuses every object request there.
+    """
+
+    name: str
+    force_destroy: bool = False
+    prevent_destroy: bool = True
+    transition_to_infrequent_access_days: int = 30
+    noncurrent_version_expiration_days: int = 90
+    abort_incomplete_multipart_upload_days: int = 7
+    object_level_denies: bool = True
+
+    def __post_init__(self) -> None:
+        check_pattern("bucket.name", self.name, BUCKET_NAME, BUCKET_NAME_HELP)
+        if len(self.name) + len(ACCESS_LOG_SUFFIX) > 63:
+            raise fail("bucket.name", self.name, f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters, so that its "
+                       f"'{ACCESS_LOG_SUFFIX}' bucket name fits S3's 63")
+        check_type("bucket.force_destroy", self.force_destroy, bool)
+        check_type("bucket.prevent_destroy", self.prevent_destroy, bool)
+        if self.force_destroy and self.prevent_destroy:
+            raise fail("bucket.force_destroy", True, "False while prevent_destroy is True (protected data is never "
+                       "emptied by Terraform)")
+        # STANDARD_IA has a 30-day minimum storage duration; S3 rejects earlier transitions.
+        check_int_range("bucket.transition_to_infrequent_access_days", self.transition_to_infrequent_access_days,
+                        30, 3650, "days")
+        check_int_range("bucket.noncurrent_version_expiration_days", self.noncurrent_version_expiration_days,
+                        1, 3650, "days")
+        check_int_range("bucket.abort_incomplete_multipart_upload_days", self.abort_incomplete_multipart_upload_days,
+                        1, 365, "days")
+
+    @property
+    def access_log_bucket_name(self) -> str:
+        return self.name + ACCESS_LOG_SUFFIX
+
+
+class SecureBucket(Construct):
+    """A versioned, encrypted, private, TLS-only bucket with lifecycle rules and server access logging.
+
+    With ``kms_key`` the bucket uses SSE-KMS with that key and bucket keys, and its policy denies uploads
+    that ask for any other encryption. Server access logs go to ``access_log_bucket``, which has the same
+    safeguards but SSE-S3 (S3 log delivery cannot use SSE-KMS). Exposes ``bucket``, ``policy``,
+    ``versioning`` and ``access_log_bucket``.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, config: SecureBucketConfig, kms_key: KmsKey | None = None,
+                 _logs_of: S3Bucket | None = None) -> None:
+        super().__init__(scope, id)
+        self.bucket = S3Bucket(
+            self,
+            "bucket",
+            bucket=config.access_log_bucket_name if _logs_of else config.name,
+            force_destroy=config.force_destroy,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=config.prevent_destroy),
+        )
+        bucket_id = self.bucket.id
+        self.versioning = S3BucketVersioningA(
+            self, "versioning", bucket=bucket_id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
+        by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+            sse_algorithm="aws:kms" if kms_key else "AES256", kms_master_key_id=kms_key.arn if kms_key else None)
+        self.encryption = S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=bucket_id,
+            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=by_default, bucket_key_enabled=kms_key is not None)])
+        self.public_access_block = S3BucketPublicAccessBlock(
+            self, "public_access_block", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True)
+        self.ownership = S3BucketOwnershipControls(
+            self, "ownership", bucket=bucket_id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
+        self.lifecycle = S3BucketLifecycleConfiguration(
+            self, "lifecycle", bucket=bucket_id, depends_on=[self.versioning],
+            rule=[S3BucketLifecycleConfigurationRule(
+                id="tiering-and-expiry",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                transition=[S3BucketLifecycleConfigurationRuleTransition(
+                    days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA")],
+                noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=config.noncurrent_version_expiration_days)],
+                abort_incomplete_multipart_upload=[S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                    days_after_initiation=config.abort_incomplete_multipart_upload_days)],
+            )])
+        statements = [self._deny_insecure_transport(config.object_level_denies)]
+        if config.object_level_denies:
+            statements += self._deny_other_encryption(kms_key)
+        if _logs_of:
+            statements.append(self._allow_log_delivery(_logs_of))
+        self.access_log_bucket: SecureBucket | None = None
+        if not _logs_of:
+            self.access_log_bucket = SecureBucket(self, "access_logs", config=config, _logs_of=self.bucket)
+            self.logging = S3BucketLoggingA(
+                self, "logging", bucket=bucket_id, target_bucket=self.access_log_bucket.bucket.id,
+                target_prefix=f"{config.name}/", depends_on=[self.access_log_bucket.policy])
+        # The public access block must exist before a policy so S3 can judge the policy non-public.
+        self.policy = S3BucketPolicy(
+            self, "policy", bucket=bucket_id, depends_on=[self.public_access_block],
+            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
+
+    # Deny statements name every principal as {"AWS": "*"}, which IAM treats exactly like "*"; the emulator's
+    # log-delivery permission check crashes on the bare string form.
+    def _deny_insecure_transport(self, on_objects: bool) -> dict:
+        return {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:*",
+            "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"] if on_objects else [self.bucket.arn],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+
+    def _deny_other_encryption(self, kms_key: KmsKey | None) -> list[dict]:
+        if kms_key is None:
+            return []
+        # "IfExists": uploads without encryption headers fall back to the bucket default, which is this key.
+        return [
+            {
+                "Sid": "DenyUploadsNotUsingKms",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:PutObject",
+                "Resource": f"{self.bucket.arn}/*",
+                "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            },
+            {
+                "Sid": "DenyUploadsWithAnotherKey",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:PutObject",
+                "Resource": f"{self.bucket.arn}/*",
+                "Condition": {"StringNotEqualsIfExists": {
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key.arn}},
+            },
+        ]
+
+    def _allow_log_delivery(self, source: S3Bucket) -> dict:
+        # S3's logging service may write here only the logs of ``source``, and only for this account.
+        return {
+            "Sid": "AllowServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{self.bucket.arn}/*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": source.arn},
+                "StringEquals": {"aws:SourceAccount": DataAwsCallerIdentity(self, "account").account_id},
+            },
+        }

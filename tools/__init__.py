@@ -1,0 +1,1 @@
+"""Developer-side helpers: fast provider import, packaging, emulator control, local API runner, benchmarks."""

@@ -1,0 +1,49 @@
+"""Import only the provider bindings the stacks use.
+
+The prebuilt provider package's root ``__init__`` eagerly imports all ~2,100 resource submodules
+(seconds of CPU, hundreds of MB), although each submodule only needs the package's ``_jsii``
+assembly loader. :func:`install` registers a bare package object for the provider in
+``sys.modules`` so that ``from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket`` runs just
+that submodule. The resulting constructs are the same jsii classes, so the synthesized JSON is
+byte-identical to an eager import (``tests/test_fast_import.py`` proves it).
+
+Set ``BASELINE_EAGER_IMPORT=1`` to switch it off, e.g. to compare against a plain synth.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+
+PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
+
+
+def install() -> bool:
+    """Make provider submodule imports lazy; return False when disabled or already imported."""
+    # The jsii runtime unpacks each assembly once per cache root; a persistent root keeps it warm.
+    os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(CACHE_DIR / "jsii"))
+    if os.environ.get("BASELINE_EAGER_IMPORT") == "1" or PROVIDER_PACKAGE in sys.modules:
+        return False
+    spec = importlib.util.find_spec(PROVIDER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{PROVIDER_PACKAGE} is not installed; run `make setup`")
+    package = types.ModuleType(PROVIDER_PACKAGE)
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__spec__ = spec
+    package.__file__ = spec.origin
+    package.__package__ = PROVIDER_PACKAGE
+    sys.modules[PROVIDER_PACKAGE] = package
+    # Module import creates millions of long-lived objects; scanning them for cycles is pure cost.
+    gc.disable()
+    return True
+
+
+def settle() -> None:
+    """Call once the constructs are built: re-enable GC with everything so far exempt from scans."""
+    gc.freeze()
+    gc.enable()
