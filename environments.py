@@ -11,9 +11,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modules.api import ApiConfig
+from modules.autoscaling import AutoscalingConfig, ScheduledCapacity
 from modules.aws_provider import REGION, EmulatorConfig, ProviderConfig, check_region
+from modules.encryption_key import EncryptionKeyConfig
+from modules.function import FunctionConfig
+from modules.log_archive import LogArchiveConfig
+from modules.log_shipping import LogShippingConfig
 from modules.remote_state import RemoteStateConfig
+from modules.secure_bucket import SecureBucketConfig
 from modules.validation import check_choice, check_pattern, check_type, fail
+from modules.waf import WafConfig
 from tools.emulator import DEFAULT_EMULATOR_PORT
 
 ENVIRONMENT_NAMES = ("local", "dev", "prod")
@@ -29,6 +37,13 @@ class EnvironmentConfig:
     owner: str
     cost_center: str
     state: RemoteStateConfig
+    encryption_key: EncryptionKeyConfig
+    log_archive: LogArchiveConfig
+    log_shipping: LogShippingConfig
+    function: FunctionConfig
+    api: ApiConfig
+    autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
+    waf: WafConfig | None = None
     app_name: str = APP_NAME
     region: str = REGION
     allowed_account_ids: tuple[str, ...] = ()
@@ -50,6 +65,22 @@ class EnvironmentConfig:
         check_region("region", self.region)
         check_type("state", self.state, RemoteStateConfig)
         check_type("s3_object_level_denies", self.s3_object_level_denies, bool)
+        check_type("encryption_key", self.encryption_key, EncryptionKeyConfig)
+        check_type("log_archive", self.log_archive, LogArchiveConfig)
+        check_type("log_shipping", self.log_shipping, LogShippingConfig)
+        check_type("function", self.function, FunctionConfig)
+        check_type("api", self.api, ApiConfig)
+        check_type("autoscaling", self.autoscaling, AutoscalingConfig)
+        check_type("waf", self.waf, (WafConfig, type(None)))
+        if self.autoscaling.enable_provisioned_concurrency and (
+                self.autoscaling.max_capacity > self.function.reserved_concurrency):
+            raise fail("autoscaling.max_capacity", self.autoscaling.max_capacity,
+                       f"<= function.reserved_concurrency ({self.function.reserved_concurrency}): provisioned "
+                       "concurrency comes out of the function's reservation")
+        if self.environment == "prod" and (self.log_archive.bucket.force_destroy or
+                                           not self.log_archive.bucket.prevent_destroy):
+            raise fail("log_archive.bucket.prevent_destroy", self.log_archive.bucket.prevent_destroy,
+                       "True with force_destroy False in prod (the archive is the audit record)")
         if self.environment != "local" and not self.s3_object_level_denies:
             raise fail("s3_object_level_denies", False, f"True for environment={self.environment!r} (only the "
                        "emulator may relax it)")
@@ -90,21 +121,84 @@ def _accounts(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _names(environment: str) -> str:
+    return f"{APP_NAME}-{environment}"
+
+
+def _function(environment: str, **overrides) -> FunctionConfig:
+    return FunctionConfig(name=f"{_names(environment)}-api", service_name=APP_NAME,
+                          metrics_namespace=f"{APP_NAME}/{environment}", **overrides)
+
+
 def load(environ: os._Environ | dict | None = None) -> dict[str, EnvironmentConfig]:
     """Build every environment's config; raises ``ValueError`` naming the field on any invalid value."""
     environ = os.environ if environ is None else environ
-    state = _state(environ)
     port = environ.get("EMULATOR_PORT", str(DEFAULT_EMULATOR_PORT))
-    state_dir = environ.get("BOOTSTRAP_STATE_DIR", str(PROJECT_DIR / ".state"))
-    common = {"owner": "platform-team", "cost_center": "cc-0000", "state": state, "bootstrap_state_dir": state_dir}
+    common = {"owner": "platform-team", "cost_center": "cc-0000", "state": _state(environ),
+              "bootstrap_state_dir": environ.get("BOOTSTRAP_STATE_DIR", str(PROJECT_DIR / ".state"))}
+    # Throw-away environments: deleting the stack deletes its data. Production data is never deleted by Terraform.
+    disposable = {"prevent_destroy": False, "force_destroy": True}
+    protected = {"prevent_destroy": True, "force_destroy": False}
     return {
-        "local": EnvironmentConfig(environment="local", emulator=EmulatorConfig(endpoint=f"http://127.0.0.1:{port}"),
-                                   s3_object_level_denies=False, **common),
-        "dev": EnvironmentConfig(environment="dev", allowed_account_ids=_accounts(environ.get("AWS_ACCOUNT_ID_DEV")),
-                                 **common),
-        "prod": EnvironmentConfig(environment="prod",
-                                  allowed_account_ids=_accounts(environ.get("AWS_ACCOUNT_ID_PROD")), **common),
+        "local": EnvironmentConfig(
+            environment="local",
+            emulator=EmulatorConfig(endpoint=f"http://127.0.0.1:{port}"),
+            s3_object_level_denies=False,
+            encryption_key=EncryptionKeyConfig(alias=_names("local"), deletion_window_in_days=7,
+                                               prevent_destroy=False, **SERVICE_KEY_USERS),
+            log_archive=LogArchiveConfig(bucket=SecureBucketConfig(
+                name=f"{_names('local')}-logs", object_level_denies=False, **disposable)),
+            # Short buffers so a local request reaches the archive quickly.
+            log_shipping=LogShippingConfig(name_prefix=_names("local"), buffering_interval_in_seconds=60,
+                                           log_retention_in_days=7),
+            function=_function("local", reserved_concurrency=20),
+            api=ApiConfig(name=_names("local"), throttle_rate_limit=50, throttle_burst_limit=100,
+                          usage_plan_rate_limit=50, usage_plan_burst_limit=100, usage_plan_quota_per_day=1_000_000),
+            # Off: the emulator does not implement Application Auto Scaling's tag listing, which the provider
+            # calls after creating a scalable target.
+            autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),
+            waf=None,  # the emulator has no WAF enforcement to test against; prod has it
+            **common),
+        "dev": EnvironmentConfig(
+            environment="dev",
+            allowed_account_ids=_accounts(environ.get("AWS_ACCOUNT_ID_DEV")),
+            encryption_key=EncryptionKeyConfig(alias=_names("dev"), deletion_window_in_days=7,
+                                               prevent_destroy=False, **SERVICE_KEY_USERS),
+            log_archive=LogArchiveConfig(bucket=SecureBucketConfig(name=f"{_names('dev')}-logs", **disposable)),
+            log_shipping=LogShippingConfig(name_prefix=_names("dev"), buffering_interval_in_seconds=60,
+                                           log_retention_in_days=14),
+            function=_function("dev", reserved_concurrency=20),
+            api=ApiConfig(name=_names("dev"), throttle_rate_limit=50, throttle_burst_limit=100,
+                          usage_plan_rate_limit=20, usage_plan_burst_limit=40, usage_plan_quota_per_day=500_000),
+            autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),  # off to save cost
+            waf=None,
+            **common),
+        "prod": EnvironmentConfig(
+            environment="prod",
+            allowed_account_ids=_accounts(environ.get("AWS_ACCOUNT_ID_PROD")),
+            encryption_key=EncryptionKeyConfig(alias=_names("prod"), deletion_window_in_days=30,
+                                               prevent_destroy=True, **SERVICE_KEY_USERS),
+            log_archive=LogArchiveConfig(bucket=SecureBucketConfig(
+                name=f"{_names('prod')}-logs", noncurrent_version_expiration_days=365, **protected)),
+            log_shipping=LogShippingConfig(name_prefix=_names("prod"), buffering_interval_in_seconds=300,
+                                           buffering_size_in_mb=5, log_retention_in_days=30),
+            function=_function("prod", reserved_concurrency=200, memory_size_mb=512),
+            api=ApiConfig(name=_names("prod"), throttle_rate_limit=1000, throttle_burst_limit=2000,
+                          usage_plan_rate_limit=500, usage_plan_burst_limit=1000, usage_plan_quota_per_day=50_000_000),
+            autoscaling=AutoscalingConfig(
+                enable_provisioned_concurrency=True, min_capacity=2, max_capacity=50, target_utilization=0.7,
+                scheduled=(ScheduledCapacity(name="business-hours", schedule="cron(0 12 ? * MON-FRI *)",
+                                             min_capacity=5, max_capacity=50),
+                           ScheduledCapacity(name="off-hours", schedule="cron(0 23 ? * MON-FRI *)",
+                                             min_capacity=2, max_capacity=50))),
+            waf=WafConfig(name=_names("prod"), rate_limit_per_5_minutes=2000),
+            **common),
     }
+
+
+# Every environment's key is used by the same services; the key policy grants exactly these.
+SERVICE_KEY_USERS = {"allow_cloudwatch_logs": True, "allow_firehose": True, "allow_cloudwatch_alarms_to_sns": True,
+                     "allow_lambda": True}
 
 
 def bootstrap_environment(environ: os._Environ | dict | None = None) -> str:

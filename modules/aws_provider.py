@@ -16,7 +16,7 @@ REGION_ENV_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 # Every service the stacks call, so nothing silently reaches real AWS from the local environment.
 EMULATED_SERVICES = ("apigateway", "applicationautoscaling", "cloudwatch", "firehose", "iam", "kms", "lambda",
-                     "logs", "s3", "sns", "sts", "wafv2")
+                     "logs", "s3", "sns", "sqs", "sts", "wafv2")
 
 
 def check_region(field: str, region: str) -> None:

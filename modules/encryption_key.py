@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
@@ -13,6 +12,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from modules.aws_provider import REGION
+from modules.iam import document
 from modules.validation import check_int_range, check_pattern, check_type
 
 
@@ -55,12 +55,12 @@ class EncryptionKey(Construct):
             description=f"Encrypts {config.alias} data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=config.deletion_window_in_days,
-            policy=json.dumps(self._policy(config), separators=(",", ":")),
+            policy=document(self._statements(config)),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=config.prevent_destroy),
         )
         self.alias = KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id)
 
-    def _policy(self, config: EncryptionKeyConfig) -> dict:
+    def _statements(self, config: EncryptionKeyConfig) -> list[dict]:
         account, partition = self.account_id, self.partition
         account_arn = f"arn:{partition}:iam::{account}:root"
         statements = [{
@@ -113,4 +113,4 @@ class EncryptionKey(Construct):
                     "StringEquals": {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", "kms:CallerAccount": account},
                 },
             })
-        return {"Version": "2012-10-17", "Statement": statements}
+        return statements

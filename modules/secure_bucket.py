@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
@@ -35,6 +34,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from modules.iam import document
 from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, check_int_range, check_pattern, check_type, fail
 
 ACCESS_LOG_SUFFIX = "-access-logs"
@@ -148,7 +148,7 @@ class SecureBucket(Construct):
         # The public access block must exist before a policy so S3 can judge the policy non-public.
         self.policy = S3BucketPolicy(
             self, "policy", bucket=bucket_id, depends_on=[self.public_access_block],
-            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
+            policy=document(statements))
 
     # Deny statements name every principal as {"AWS": "*"}, which IAM treats exactly like "*"; the emulator's
     # log-delivery permission check crashes on the bare string form.

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformStack
+from cdktf import Fn, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from environments import EnvironmentConfig
+from modules.api import Api
+from modules.autoscaling import ProvisionedConcurrencyAutoscaling
 from modules.aws_provider import RegionLockedProvider
+from modules.encryption_key import EncryptionKey
+from modules.function import Function
+from modules.log_archive import LogArchive
+from modules.log_shipping import LogShipping
 from modules.remote_state import configure_remote_state
+from modules.waf import Waf
 
 
 class ServiceStack(TerraformStack):
@@ -19,3 +26,32 @@ class ServiceStack(TerraformStack):
         self.policy_exemptions = config.policy_exemptions
         self.backend = configure_remote_state(self, config=config.state, emulator=config.emulator)
         self.provider = RegionLockedProvider(self, "provider", config=config.provider)
+        self.key = EncryptionKey(self, "key", config=config.encryption_key)
+        self.log_archive = LogArchive(self, "log_archive", config=config.log_archive, key=self.key)
+        self.log_shipping = LogShipping(self, "log_shipping", config=config.log_shipping, archive=self.log_archive,
+                                        key=self.key)
+        self.function = Function(self, "function", config=config.function, key=self.key, shipping=self.log_shipping)
+        self.autoscaling = (ProvisionedConcurrencyAutoscaling(self, "autoscaling", config=config.autoscaling,
+                                                              function=self.function)
+                            if config.autoscaling.enable_provisioned_concurrency else None)
+        self.api = Api(self, "api", config=config.api, function=self.function, shipping=self.log_shipping,
+                       account_id=self.key.account_id)
+        self.waf = (Waf(self, "waf", config=config.waf, stage_arn=self.api.stage.arn, shipping=self.log_shipping,
+                        account_id=self.key.account_id) if config.waf else None)
+        self._outputs()
+
+    def _outputs(self) -> None:
+        outputs = {
+            "api_url": (self.api.url, "Invoke URL of the API stage"),
+            "api_key_id": (self.api.api_key.id, "Id of the default API key (value: api_key_value)"),
+            "function_name": (self.function.function.function_name, "Lambda function name"),
+            "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),
+            "log_bucket_name": (self.log_archive.bucket.bucket, "Versioned, KMS-encrypted bucket of every log line"),
+            "kms_key_arn": (self.key.key.arn, "The stack's customer-managed KMS key"),
+            "log_group_names": (Fn.jsonencode([g.name for g in self.log_shipping.log_groups.values()]),
+                                "Every shipped log group (JSON list)"),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)
+        TerraformOutput(self, "api_key_value", value=self.api.api_key.value, sensitive=True,
+                        description="The default API key (send it as x-api-key)")

@@ -1,0 +1,1 @@
+"""The example JSON API that stands for the application."""

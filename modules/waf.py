@@ -1,0 +1,78 @@
+"""A regional WAF web ACL on the API stage: per-IP rate limiting and AWS managed rule groups, logged and shipped."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import CloudwatchLogResourcePolicy
+from cdktf_cdktf_provider_aws.wafv2_web_acl import (
+    Wafv2WebAcl,
+    Wafv2WebAclDefaultAction,
+    Wafv2WebAclDefaultActionAllow,
+    Wafv2WebAclVisibilityConfig,
+)
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from constructs import Construct
+
+from modules.aws_provider import REGION
+from modules.iam import document
+from modules.log_shipping import LogShipping
+from modules.validation import check_int_range, check_pattern
+
+MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                       "AWSManagedRulesAmazonIpReputationList")
+
+
+@dataclass(frozen=True)
+class WafConfig:
+    """``name`` of the web ACL; ``rate_limit_per_5_minutes`` (default 2000) blocks a client IP above it."""
+
+    name: str
+    rate_limit_per_5_minutes: int = 2000
+
+    def __post_init__(self) -> None:
+        check_pattern("waf.name", self.name, r"[A-Za-z0-9_-]{1,100}", "1-100 of A-Z, a-z, 0-9, '-', '_'")
+        check_int_range("waf.rate_limit_per_5_minutes", self.rate_limit_per_5_minutes, 100, 2_000_000_000)
+
+
+def _visibility(metric: str) -> dict:
+    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": metric}
+
+
+class Waf(Construct):
+    """Exposes ``web_acl`` and ``log_group`` (named ``aws-waf-logs-*`` as WAF requires)."""
+
+    def __init__(self, scope: Construct, id: str, *, config: WafConfig, stage_arn: str, shipping: LogShipping,
+                 account_id: str) -> None:
+        super().__init__(scope, id)
+        rules = [{
+            "Name": "rate-limit-per-ip", "Priority": 0, "Action": {"Block": {}},
+            "Statement": {"RateBasedStatement": {"Limit": config.rate_limit_per_5_minutes, "AggregateKeyType": "IP"}},
+            "VisibilityConfig": _visibility(f"{config.name}-rate-limit"),
+        }] + [{
+            "Name": group, "Priority": priority, "OverrideAction": {"None": {}},
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+            "VisibilityConfig": _visibility(f"{config.name}-{group}"),
+        } for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)]
+        self.web_acl = Wafv2WebAcl(
+            self, "web_acl", name=config.name, scope="REGIONAL",
+            default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
+            rule_json=json.dumps(rules, separators=(",", ":")),
+            visibility_config=Wafv2WebAclVisibilityConfig(
+                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=config.name))
+        Wafv2WebAclAssociation(self, "association", resource_arn=stage_arn, web_acl_arn=self.web_acl.arn)
+        self.log_group = shipping.log_group(self, "log_group", name=f"aws-waf-logs-{config.name}",
+                                            source=f"waf/{config.name}")
+        # WAF delivers through CloudWatch Logs' delivery service, which needs this grant on the group.
+        grant = {
+            "Sid": "WafLogDelivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{self.log_group.arn}:*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id},
+                          "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{account_id}:*"}},
+        }
+        delivery = CloudwatchLogResourcePolicy(self, "delivery_policy", policy_name=f"{config.name}-waf-delivery",
+                                               policy_document=document([grant]))
+        Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=self.web_acl.arn,
+                                        log_destination_configs=[self.log_group.arn], depends_on=[delivery])

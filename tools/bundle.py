@@ -1,0 +1,83 @@
+"""Reproducible Lambda bundles: function code plus its pinned dependencies, built for the Lambda platform.
+
+The zip's entries are sorted, timestamped 1980-01-01 and given fixed permissions, so the same sources and
+requirements give the same bytes (and SHA-256) on any machine: no spurious redeploys. Dependencies are
+binary wheels for the target architecture and Python version, not the build machine's. A bundle is built
+once per content hash and then reused from ``.cache/bundles``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CACHE_DIR = PROJECT_DIR / ".cache" / "bundles"
+BUNDLE_FORMAT = "1"  # bump when the zip layout changes
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+SKIPPED_PARTS = {"__pycache__", "bin"}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    sha256_base64: str  # what Lambda reports as CodeSha256 and Terraform's source_code_hash expects
+
+
+def _source_files(source: Path) -> list[Path]:
+    return sorted(p for p in source.rglob("*") if p.is_file() and not (SKIPPED_PARTS & set(p.parts))
+                  and p.suffix != ".pyc")
+
+
+def content_key(source: Path, requirements: Path, python_version: str, architecture: str) -> str:
+    digest = hashlib.sha256(f"{BUNDLE_FORMAT}|{python_version}|{architecture}|".encode())
+    digest.update(requirements.read_bytes())
+    for path in _source_files(source):
+        digest.update(str(path.relative_to(source.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def build(source: Path, requirements: Path, *, python_version: str, architecture: str,
+          cache_dir: Path = CACHE_DIR) -> Bundle:
+    """Zip ``source`` (as a package at the zip root) with ``requirements`` installed beside it."""
+    if architecture not in PLATFORMS:
+        raise ValueError(f"architecture={architecture!r} is invalid: allowed one of {', '.join(PLATFORMS)}")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{source.name}-{content_key(source, requirements, python_version, architecture)}.zip"
+    if not target.exists():
+        with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+            staging = Path(work) / "staging"
+            _install(requirements, staging, python_version, architecture)
+            shutil.copytree(source, staging / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            partial = Path(work) / "bundle.zip"
+            _zip(staging, partial)
+            os.replace(partial, target)
+    return Bundle(target, base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode())
+
+
+def _install(requirements: Path, staging: Path, python_version: str, architecture: str) -> None:
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+               "--no-deps", "--only-binary=:all:", "--implementation", "cp", "--python-version", python_version,
+               "--platform", PLATFORMS[architecture], "--target", str(staging), "-r", str(requirements)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"installing {requirements} for {architecture}/py{python_version} failed:\n"
+                           f"{result.stderr[-2000:]}")
+
+
+def _zip(staging: Path, destination: Path) -> None:
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in _source_files(staging):
+            info = zipfile.ZipInfo(str(path.relative_to(staging)), date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
