@@ -18,6 +18,7 @@ from modules.encryption_key import EncryptionKeyConfig
 from modules.function import FunctionConfig
 from modules.log_archive import LogArchiveConfig
 from modules.log_shipping import LogShippingConfig
+from modules.monitoring import MonitoringConfig
 from modules.remote_state import RemoteStateConfig
 from modules.secure_bucket import SecureBucketConfig
 from modules.validation import check_choice, check_pattern, check_type, fail
@@ -42,6 +43,7 @@ class EnvironmentConfig:
     log_shipping: LogShippingConfig
     function: FunctionConfig
     api: ApiConfig
+    monitoring: MonitoringConfig
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
     waf: WafConfig | None = None
     app_name: str = APP_NAME
@@ -72,6 +74,16 @@ class EnvironmentConfig:
         check_type("api", self.api, ApiConfig)
         check_type("autoscaling", self.autoscaling, AutoscalingConfig)
         check_type("waf", self.waf, (WafConfig, type(None)))
+        check_type("monitoring", self.monitoring, MonitoringConfig)
+        if self.monitoring.api_latency_p99_ms > self.function.timeout_seconds * 1000:
+            raise fail("monitoring.api_latency_p99_ms", self.monitoring.api_latency_p99_ms,
+                       f"<= function.timeout_seconds * 1000 ({self.function.timeout_seconds * 1000}): a p99 above the "
+                       "timeout can never be reached, so the alarm could never fire")
+        buffering = self.log_shipping.buffering_interval_in_seconds
+        if self.monitoring.log_delivery_freshness_seconds <= buffering:
+            raise fail("monitoring.log_delivery_freshness_seconds", self.monitoring.log_delivery_freshness_seconds,
+                       f"> log_shipping.buffering_interval_in_seconds ({buffering}): records legitimately wait that "
+                       "long in the buffer")
         if self.autoscaling.enable_provisioned_concurrency and (
                 self.autoscaling.max_capacity > self.function.reserved_concurrency):
             raise fail("autoscaling.max_capacity", self.autoscaling.max_capacity,
@@ -158,6 +170,7 @@ def load(environ: os._Environ | dict | None = None) -> dict[str, EnvironmentConf
             # calls after creating a scalable target.
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),
             waf=None,  # the emulator has no WAF enforcement to test against; prod has it
+            monitoring=MonitoringConfig(name=_names("local")),
             **common),
         "dev": EnvironmentConfig(
             environment="dev",
@@ -172,6 +185,7 @@ def load(environ: os._Environ | dict | None = None) -> dict[str, EnvironmentConf
                           usage_plan_rate_limit=20, usage_plan_burst_limit=40, usage_plan_quota_per_day=500_000),
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),  # off to save cost
             waf=None,
+            monitoring=MonitoringConfig(name=_names("dev"), api_4xx_rate_percent=25.0),
             **common),
         "prod": EnvironmentConfig(
             environment="prod",
@@ -192,6 +206,8 @@ def load(environ: os._Environ | dict | None = None) -> dict[str, EnvironmentConf
                            ScheduledCapacity(name="off-hours", schedule="cron(0 23 ? * MON-FRI *)",
                                              min_capacity=2, max_capacity=50))),
             waf=WafConfig(name=_names("prod"), rate_limit_per_5_minutes=2000),
+            monitoring=MonitoringConfig(name=_names("prod"), lambda_error_rate_percent=0.5, api_5xx_rate_percent=0.5,
+                                        api_latency_p99_ms=1000.0),
             **common),
     }
 

@@ -75,6 +75,7 @@ class LogShipping(Construct):
         self._archive = archive
         self._key = key
         self.streams: dict[str, KinesisFirehoseDeliveryStream] = {}
+        self.stream_names: dict[str, str] = {}
         self.log_groups: dict[str, CloudwatchLogGroup] = {}
         account, partition = key.account_id, key.partition
         # Firehose's delivery-error group is the one group not shipped: its failures would loop.
@@ -153,6 +154,7 @@ class LogShipping(Construct):
             self, f"{scope_id}_subscription", name="archive", log_group_name=group.name, filter_pattern="",
             destination_arn=stream.arn, role_arn=self.subscription_role.arn, depends_on=[allow])
         self.streams[source] = stream
+        self.stream_names[source] = stream_name
         self.log_groups[source] = group
         return stream
 

@@ -13,6 +13,7 @@ from modules.encryption_key import EncryptionKey
 from modules.function import Function
 from modules.log_archive import LogArchive
 from modules.log_shipping import LogShipping
+from modules.monitoring import Monitoring
 from modules.remote_state import configure_remote_state
 from modules.waf import Waf
 
@@ -38,6 +39,10 @@ class ServiceStack(TerraformStack):
                        account_id=self.key.account_id)
         self.waf = (Waf(self, "waf", config=config.waf, stage_arn=self.api.stage.arn, shipping=self.log_shipping,
                         account_id=self.key.account_id) if config.waf else None)
+        # Last: it watches every delivery stream the modules above registered.
+        self.monitoring = Monitoring(self, "monitoring", config=config.monitoring, key=self.key,
+                                     function=self.function, api=self.api, shipping=self.log_shipping,
+                                     provisioned_concurrency=self.autoscaling is not None)
         self._outputs()
 
     def _outputs(self) -> None:
@@ -48,6 +53,9 @@ class ServiceStack(TerraformStack):
             "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),
             "log_bucket_name": (self.log_archive.bucket.bucket, "Versioned, KMS-encrypted bucket of every log line"),
             "kms_key_arn": (self.key.key.arn, "The stack's customer-managed KMS key"),
+            "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of this stack"),
+            "alarm_count": (str(len(self.monitoring.alarms)), "Number of CloudWatch alarms this stack creates"),
+            "alarm_topic_arn": (self.monitoring.topic.arn, "SNS topic every alarm notifies"),
             "log_group_names": (Fn.jsonencode([g.name for g in self.log_shipping.log_groups.values()]),
                                 "Every shipped log group (JSON list)"),
         }

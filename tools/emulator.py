@@ -42,8 +42,10 @@ def start(port: int, timeout_seconds: float = 30.0) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     log = open(STATE_DIR / f"moto-{port}.log", "ab")  # noqa: SIM115 - handed to the child process
     server = Path(sys.executable).with_name("moto_server")
+    # AWS managed policies (the API Gateway logging role attaches one) exist in the emulator only on request.
+    environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     process = subprocess.Popen([str(server), "-H", HOST, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
+                               stdin=subprocess.DEVNULL, start_new_session=True, env=environment)
     _pid_file(port).write_text(str(process.pid))
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
