@@ -129,13 +129,37 @@ def drift(kind: str) -> int:
     return result.returncode
 
 
-def state_objects(bucket: str, stack_name: str) -> list[str]:
+def emulator_client(service: str):
     import boto3  # only `up` and the tests need it
 
-    s3 = boto3.client("s3", endpoint_url=emulator_environment()["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{stack_name}/")
+    return boto3.client(service, endpoint_url=emulator_environment()["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def state_objects(bucket: str, stack_name: str) -> list[str]:
+    listed = emulator_client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{stack_name}/")
     return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def find_archived(bucket: str, needle: str, *, prefix: str = "logs/", timeout_seconds: float = 30.0) -> str | None:
+    """The key of the first archive object whose (gunzipped) content contains ``needle``."""
+    import gzip
+    import time
+
+    s3 = emulator_client("s3")
+    deadline = time.monotonic() + timeout_seconds
+    seen: set[str] = set()
+    while time.monotonic() < deadline:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if item["Key"] in seen:
+                    continue
+                seen.add(item["Key"])
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                if needle in gzip.decompress(body).decode("utf-8", "replace"):
+                    return item["Key"]
+        time.sleep(0.5)
+    return None
 
 
 def up() -> None:
@@ -150,6 +174,27 @@ def up() -> None:
     bucket = str(outputs("bootstrap")["state_bucket_name"])
     for key in state_objects(bucket, local.name):
         print(f"  state object: s3://{bucket}/{key}")
+    print(f"  dashboard: {values['dashboard_name']}, alarms: {values['alarm_count']}")
+    _call_local_api(values)
+
+
+def _call_local_api(values: dict[str, object]) -> None:
+    import urllib.request
+
+    from tools import local_api
+
+    port = int(os.environ.get("LOCAL_API_PORT", local_api.DEFAULT_PORT))
+    url = local_api.start_background(port)
+    key = str(values["api_key_value"])
+    request = urllib.request.Request(f"{url}/events", method="POST", headers={"x-api-key": key},
+                                     data=json.dumps({"type": "make.up", "payload": {"hello": "world"}}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    archived = find_archived(str(values["log_bucket_name"]), answer["id"])
+    print(f"\n== local API (running; `make down` stops it) ==\n  url: {url}\n  api key: {key}")
+    print(f"  POST /events -> {response.status} id={answer['id']}")
+    print(f"  archived log object: s3://{values['log_bucket_name']}/{archived}" if archived
+          else "  archived log object: not found within 30 s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "up":
             up()
         else:
+            from tools import local_api
+
+            local_api.stop_background(int(os.environ.get("LOCAL_API_PORT", local_api.DEFAULT_PORT)))
             destroy("local")
     except StackError as error:
         print(error, file=sys.stderr)

@@ -1,0 +1,377 @@
+"""A local stand-in for the deployed stage: the packaged handler, in-process, behind a loopback HTTP server.
+
+It reads the synthesized ``local`` stack, so it serves what would be deployed: the function's zip, handler and
+environment, the stage's throttle, the usage plan's per-key throttle, and the API key (from the emulator).
+Each request becomes an API Gateway REST proxy event (format 1.0). Like the stage, the runner refuses a
+missing or wrong ``x-api-key`` (403) and requests over the throttle (429), with the stage's JSON error bodies.
+The function's stdout (its structured logs and EMF metrics) and the stage's access-log lines are forwarded in
+batches, off the request path, to the emulator's CloudWatch Logs groups, whose subscriptions carry them
+through Firehose into the archive bucket.
+
+``python -m tools.local_api serve|start|stop [--port N]``; default port ``LOCAL_API_PORT`` (4600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import importlib
+import io
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tools import stackctl
+from tools.emulator import HOST, PROJECT_DIR
+
+DEFAULT_PORT = 4600
+RUN_DIR = PROJECT_DIR / ".cache" / "local-api"
+ROUTES = {"/health": "/health", "/events": "/events"}
+
+
+class TokenBucket:
+    """API Gateway's throttle model: ``rate`` tokens per second refill a bucket of ``burst``."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = float(rate), float(burst)
+        self.tokens, self.updated = float(burst), time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """What the runner needs from the synthesized stack."""
+
+    function_name: str
+    handler: str
+    bundle: Path
+    environment: dict[str, str]
+    memory_mb: int
+    timeout_seconds: int
+    stage_name: str
+    stage_rate: float
+    stage_burst: int
+    plan_rate: float
+    plan_burst: int
+    access_log_group: str
+    function_log_group: str
+
+
+def read_stage(stack: stackctl.Stack) -> StageSpec:
+    tf = json.loads((stack.directory / "cdk.tf.json").read_text())
+    resources = tf["resource"]
+    (function,) = resources["aws_lambda_function"].values()
+    (settings,) = resources["aws_api_gateway_method_settings"].values()
+    (plan,) = resources["aws_api_gateway_usage_plan"].values()
+    (stage,) = resources["aws_api_gateway_stage"].values()
+    groups = {g["name"] for g in resources["aws_cloudwatch_log_group"].values()}
+    throttle = settings["settings"]
+    plan_throttle = plan["throttle_settings"]
+    return StageSpec(
+        function_name=function["function_name"], handler=function["handler"],
+        bundle=stack.directory / function["filename"], environment=function["environment"]["variables"],
+        memory_mb=function["memory_size"], timeout_seconds=function["timeout"], stage_name=stage["stage_name"],
+        stage_rate=throttle["throttling_rate_limit"], stage_burst=throttle["throttling_burst_limit"],
+        plan_rate=plan_throttle["rate_limit"], plan_burst=plan_throttle["burst_limit"],
+        access_log_group=next(g for g in groups if g.endswith("/access")),
+        function_log_group=f"/aws/lambda/{function['function_name']}")
+
+
+class LogForwarder(io.TextIOBase):
+    """A stdout stand-in that ships complete lines to one CloudWatch Logs stream from a background thread."""
+
+    def __init__(self, logs: Any, group: str, stream: str, echo: io.TextIOBase | None = None) -> None:
+        self.logs, self.group, self.stream, self.echo = logs, group, stream, echo
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.partial = threading.local()
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        self.thread = threading.Thread(target=self._ship, name=f"logs:{group}", daemon=True)
+        self.thread.start()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        buffered = getattr(self.partial, "text", "") + text
+        *complete, rest = buffered.split("\n")
+        self.partial.text = rest
+        for line in complete:
+            if line.strip():
+                self.lines.put(line)
+        if self.echo:
+            self.echo.write(text)
+        return len(text)
+
+    def close_and_flush(self, timeout: float = 10.0) -> None:
+        self.lines.put(None)
+        self.thread.join(timeout)
+
+    def _ship(self) -> None:
+        done = False
+        while not done:
+            batch = [self.lines.get()]
+            deadline = time.monotonic() + 0.2
+            while len(batch) < 500 and time.monotonic() < deadline:
+                try:
+                    batch.append(self.lines.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            done = None in batch
+            events = [{"timestamp": int(time.time() * 1000), "message": line} for line in batch if line is not None]
+            if events:
+                self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=events)
+
+
+class FakeContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    def __init__(self, spec: StageSpec, stream: str) -> None:
+        self.function_name = spec.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{spec.function_name}:live"
+        self.memory_limit_in_mb = spec.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = spec.function_log_group
+        self.log_stream_name = stream
+        self._deadline = time.monotonic() + spec.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, *, stage: str,
+                api_key: str | None) -> dict[str, Any]:
+    """An API Gateway REST proxy (v1) event for one request under ``/<stage>/``."""
+    parts = urlsplit(raw_path)
+    path = parts.path[len(stage) + 1:] if parts.path.startswith(f"/{stage}") else parts.path
+    path = path or "/"
+    query = parse_qs(parts.query, keep_blank_values=True)
+    resource = ROUTES.get(path, "/" if path == "/" else "/{proxy+}")
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource, "path": path, "httpMethod": method,
+        "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": {"proxy": path.lstrip("/")} if resource == "/{proxy+}" else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource, "httpMethod": method, "path": f"/{stage}{path}", "stage": stage,
+            "requestId": request_id, "extendedRequestId": request_id, "accountId": "123456789012",
+            "apiId": "local", "protocol": "HTTP/1.1", "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent"), "apiKey": api_key},
+        },
+        "body": text or None, "isBase64Encoded": encoded,
+    }
+
+
+class LocalApi:
+    """The runner: ``start()`` serves on ``url`` in a background thread, ``stop()`` flushes logs and stops."""
+
+    def __init__(self, port: int = DEFAULT_PORT, *, out: Path | None = None, endpoint: str | None = None,
+                 echo_logs: bool = False) -> None:
+        import boto3  # the runner's only AWS calls go to the emulator
+
+        stack = stackctl.find("local", out)
+        self.spec = read_stage(stack)
+        endpoint = endpoint or stackctl.emulator_environment()["AWS_ENDPOINT_URL"]
+        session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                        region_name="us-east-1")
+        self.logs = session.client("logs", endpoint_url=endpoint)
+        apigateway = session.client("apigateway", endpoint_url=endpoint)
+        self.api_keys = {key["value"] for key in apigateway.get_api_keys(includeValues=True)["items"]
+                         if key.get("enabled")}
+        instance = uuid.uuid4().hex
+        day = datetime.now(UTC).strftime("%Y/%m/%d")
+        self.function_stream = f"{day}/[$LATEST]{instance}"
+        self.function_logs = LogForwarder(self.logs, self.spec.function_log_group, self.function_stream,
+                                          echo=sys.__stdout__ if echo_logs else None)
+        self.access_logs = LogForwarder(self.logs, self.spec.access_log_group, f"local-{instance}")
+        self.module = self._load_handler()
+        self.stage_bucket = TokenBucket(self.spec.stage_rate, self.spec.stage_burst)
+        self.key_buckets: dict[str, TokenBucket] = {}
+        self.server = ThreadingHTTPServer((HOST, port), self._request_handler())
+        self.url = f"http://{HOST}:{self.server.server_address[1]}/{self.spec.stage_name}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True)
+
+    def _load_handler(self) -> ModuleType:
+        target = RUN_DIR / self.spec.bundle.stem
+        if not target.exists():
+            partial = target.with_suffix(".partial")
+            with zipfile.ZipFile(self.spec.bundle) as archive:
+                archive.extractall(partial)
+            os.replace(partial, target)
+        # As Lambda would: the function's own variables, plus what the runtime sets. No X-Ray daemon runs here.
+        os.environ.update(self.spec.environment)
+        os.environ.update({"AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name, "POWERTOOLS_TRACE_DISABLED": "true",
+                           "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.function_log_group})
+        sys.path.insert(0, str(target))
+        module_name, _, self.entry = self.spec.handler.rpartition(".")
+        # Powertools binds its log handler to sys.stdout when the module is imported.
+        sys.stdout = self.function_logs
+        try:
+            return importlib.import_module(module_name)
+        finally:
+            sys.stdout = sys.__stdout__
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        previous, sys.stdout = sys.stdout, self.function_logs  # EMF metrics are printed
+        try:
+            return getattr(self.module, self.entry)(event, FakeContext(self.spec, self.function_stream))
+        finally:
+            sys.stdout = previous
+
+    def _request_handler(self) -> type[BaseHTTPRequestHandler]:
+        runner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:  # access logs go to CloudWatch instead
+                return
+
+            def _serve(self) -> None:
+                started = time.monotonic()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k: v for k, v in self.headers.items()}
+                key = self.headers.get("x-api-key")
+                status, payload, response_headers = runner.handle(self.command, self.path, headers, body, key)
+                data = payload.encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **response_headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                runner.access_logs.write(json.dumps({
+                    "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                    "httpMethod": self.command, "path": self.path, "status": str(status),
+                    "responseLength": str(len(data)), "ip": self.client_address[0],
+                    "responseLatency": str(int((time.monotonic() - started) * 1000))}) + "\n")
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+
+        return Handler
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
+               key: str | None) -> tuple[int, str, dict[str, str]]:
+        if key not in self.api_keys:
+            return 403, json.dumps({"error": "request_rejected", "message": "Forbidden"}), {}
+        bucket = self.key_buckets.setdefault(key, TokenBucket(self.spec.plan_rate, self.spec.plan_burst))
+        if not (self.stage_bucket.take() and bucket.take()):
+            return 429, json.dumps({"error": "request_rejected", "message": "Too Many Requests"}), {}
+        event = proxy_event(method, raw_path, headers, body, stage=self.spec.stage_name, api_key=key)
+        try:
+            result = self.invoke(event)
+        except Exception as error:  # the stage answers 502 when the integration fails
+            return 502, json.dumps({"error": "gateway_error", "message": f"Internal server error: {error}"}), {}
+        payload = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            payload = base64.b64decode(payload).decode("utf-8", "replace")
+        return int(result.get("statusCode", 502)), payload, dict(result.get("headers") or {})
+
+    def start(self) -> LocalApi:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.function_logs.close_and_flush()
+        self.access_logs.close_and_flush()
+
+
+def _pid_file(port: int) -> Path:
+    return RUN_DIR / f"server-{port}.pid"
+
+
+def serve(port: int) -> None:
+    api = LocalApi(port, echo_logs=False).start()
+    print(f"local API on {api.url} (function {api.spec.function_name}); Ctrl-C to stop", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    api.stop()
+
+
+def start_background(port: int, timeout_seconds: float = 60.0) -> str:
+    """Start ``serve`` as a detached process; return the stage URL once it answers."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    stop_background(port)
+    log = open(RUN_DIR / f"server-{port}.log", "wb")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen([sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)],
+                               cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    _pid_file(port).write_text(str(process.pid))
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local API exited with {process.returncode}; see {log.name}")
+        text = Path(log.name).read_text(errors="replace")
+        found = re.search(r"local API on (\S+)", text)
+        if found:
+            return found.group(1)
+        time.sleep(0.2)
+    raise RuntimeError(f"local API did not start within {timeout_seconds}s; see {log.name}")
+
+
+def stop_background(port: int) -> bool:
+    pid_file = _pid_file(port)
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    pid_file.unlink()
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("serve", "start", "stop"), nargs="?", default="serve")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_API_PORT", DEFAULT_PORT)))
+    args = parser.parse_args(argv)
+    if args.action == "serve":
+        serve(args.port)
+    elif args.action == "start":
+        print(start_background(args.port))
+    else:
+        print("stopped" if stop_background(args.port) else "not running")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
