@@ -114,12 +114,16 @@ class Api(Construct):
         self.rest_api = ApiGatewayRestApi(
             self, "rest_api", name=config.name, api_key_source="HEADER",
             description="Serverless API baseline", endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(
-                types=["REGIONAL"]))
+                types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
         api_id = self.rest_api.id
         model = ApiGatewayModel(self, "event_model", rest_api_id=api_id, name="Event",
                                 content_type="application/json", schema=json.dumps(EVENT_SCHEMA, sort_keys=True))
-        validator = ApiGatewayRequestValidator(self, "body_validator", rest_api_id=api_id, name="body",
-                                               validate_request_body=True, validate_request_parameters=False)
+        # Routes that declare a body validate it against the model; the others validate their parameters.
+        body_validator = ApiGatewayRequestValidator(self, "body_validator", rest_api_id=api_id, name="body",
+                                                    validate_request_body=True, validate_request_parameters=True)
+        params_validator = ApiGatewayRequestValidator(self, "params_validator", rest_api_id=api_id, name="params",
+                                                      validate_request_body=False, validate_request_parameters=True)
         invoke_uri = function.alias.invoke_arn
         parts: list = []
         targets = [("root", self.rest_api.root_resource_id, "ANY")]
@@ -137,7 +141,7 @@ class Api(Construct):
             method = ApiGatewayMethod(
                 self, f"{name}_method", rest_api_id=api_id, resource_id=resource_id, http_method=http_method,
                 authorization="NONE", api_key_required=True,
-                request_validator_id=validator.id if validated else None,
+                request_validator_id=(body_validator if validated else params_validator).id,
                 request_models={"application/json": model.name} if validated else None)
             integration = ApiGatewayIntegration(
                 self, f"{name}_integration", rest_api_id=api_id, resource_id=resource_id,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_DIR / ".cache" / "bundles"
-BUNDLE_FORMAT = "1"  # bump when the zip layout changes
+BUNDLE_FORMAT = "2"  # bump when the zip layout changes
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIPPED_PARTS = {"__pycache__", "bin"}
@@ -76,8 +76,8 @@ def _install(requirements: Path, staging: Path, python_version: str, architectur
 
 def _zip(staging: Path, destination: Path) -> None:
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in _source_files(staging):
-            info = zipfile.ZipInfo(str(path.relative_to(staging)), date_time=FIXED_TIME)
+        for name, path in sorted((p.relative_to(staging).as_posix(), p) for p in _source_files(staging)):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes(), compresslevel=9)

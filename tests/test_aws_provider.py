@@ -1,0 +1,94 @@
+"""The provider: us-east-1 only, default tags, account guard, emulator endpoints; the region lock."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import cdktf
+from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+from conftest import PROJECT_DIR
+from modules import policy
+from modules.aws_provider import REGION, ProviderConfig, RegionLockedProvider, check_region_environment
+from modules.validation import ConfigError
+
+TAGS = {"Project": "serverless-app", "Environment": "prod", "ManagedBy": "cdktf", "Owner": "platform-team",
+        "CostCenter": "cc-0000"}
+
+
+def test_every_stack_has_one_us_east_1_provider_with_default_tags(synth):
+    for name, tf in synth.stacks.items():
+        (provider,) = tf["provider"]["aws"]
+        assert provider["region"] == REGION, name
+        tags = provider["default_tags"][0]["tags"]
+        assert set(tags) == set(TAGS), name
+        assert tags["Environment"] in {"local", "dev", "prod"}
+
+
+def test_prod_tags_name_the_environment(prod):
+    assert prod["provider"]["aws"][0]["default_tags"][0]["tags"] == TAGS
+
+
+def test_only_local_points_at_the_emulator(synth):
+    local_provider = synth.stack("local")["provider"]["aws"][0]
+    endpoints = local_provider["endpoints"][0]
+    assert {"s3", "kms", "iam", "sts", "lambda", "apigateway", "logs", "firehose", "cloudwatch", "sns", "sqs"} <= set(
+        endpoints)
+    assert all(url.startswith("http://127.0.0.1:") for url in endpoints.values())
+    assert local_provider["access_key"] == "test"
+    for environment in ("dev", "prod"):
+        provider = synth.stack(environment)["provider"]["aws"][0]
+        assert "endpoints" not in provider and "access_key" not in provider
+
+
+def test_allowed_account_ids_come_from_the_environment(tmp_path):
+    from conftest import synthesize
+
+    synth = synthesize(tmp_path / "out", {"AWS_ACCOUNT_ID_PROD": "111122223333"})
+    assert synth.stack("prod")["provider"]["aws"][0]["allowed_account_ids"] == ["111122223333"]
+    assert "allowed_account_ids" not in synth.stack("dev")["provider"]["aws"][0]
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-west-2", "us-east-2"])
+def test_provider_config_refuses_other_regions(region):
+    with pytest.raises(ValueError, match=rf"region='{region}' is invalid: allowed only 'us-east-1'"):
+        ProviderConfig(default_tags=TAGS, region=region)
+
+
+@pytest.mark.parametrize("variable", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_region_environment_variables_are_refused_not_ignored(variable):
+    with pytest.raises(ConfigError, match=f"{variable}='eu-west-1' is invalid"):
+        check_region_environment({variable: "eu-west-1"})
+    check_region_environment({variable: REGION})
+
+
+def test_region_env_var_stops_construction(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    stack = TerraformStack(cdktf.Testing.app(), "s")
+    with pytest.raises(ConfigError, match="AWS_REGION"):
+        RegionLockedProvider(stack, "p", config=ProviderConfig(default_tags=TAGS))
+
+
+def test_account_ids_are_validated():
+    with pytest.raises(ValueError, match=r"allowed_account_ids\[0\]='12345' is invalid"):
+        ProviderConfig(default_tags=TAGS, allowed_account_ids=("12345",))
+
+
+def test_a_second_provider_in_another_region_fails_synth():
+    app = App(outdir="/nonexistent-never-written")
+    stack = TerraformStack(app, "sneaky")
+    RegionLockedProvider(stack, "ok", config=ProviderConfig(default_tags=TAGS))
+    AwsProvider(stack, "elsewhere", region="eu-west-1", alias="eu")
+    with pytest.raises(policy.PolicyError, match=r"provider\.aws\.eu: region 'eu-west-1' is not 'us-east-1'"):
+        policy.enforce(app)
+
+
+def test_synth_with_aws_region_elsewhere_fails_and_writes_nothing(tmp_path):
+    outdir = tmp_path / "out"
+    result = subprocess.run([sys.executable, "main.py"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            env={**os.environ, "AWS_REGION": "eu-west-1", "CDKTF_OUTDIR": str(outdir)}, check=False)
+    assert result.returncode == 2
+    assert "AWS_REGION='eu-west-1' is invalid: allowed only 'us-east-1'" in result.stderr
+    assert not list(outdir.rglob("*.json")), "a failed synth must not write any stack"

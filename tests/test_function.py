@@ -1,0 +1,158 @@
+"""The function: runtime, packaging, logging, tracing, encryption, least privilege, alias, scaling."""
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import one, ref, resources, statements
+from modules.autoscaling import AutoscalingConfig
+from modules.function import FunctionConfig
+from tools import bundle
+
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+
+
+def test_function_runtime_architecture_and_limits(prod, dev):
+    function = one(prod, "aws_lambda_function")
+    assert function["runtime"] == "python3.12"
+    assert function["architectures"] == ["arm64"]
+    assert function["handler"] == "api.handler.lambda_handler"
+    assert function["publish"] is True
+    assert function["reserved_concurrent_executions"] == 200
+    assert function["memory_size"] == 512 and function["timeout"] == 10
+    assert one(dev, "aws_lambda_function")["reserved_concurrent_executions"] == 20
+
+
+def test_function_logs_json_to_its_own_shipped_group_and_traces(prod):
+    function = one(prod, "aws_lambda_function")
+    assert function["tracing_config"] == {"mode": "Active"}
+    group_name = next(k for k, g in resources(prod, "aws_cloudwatch_log_group").items()
+                      if g["name"] == "/aws/lambda/serverless-app-prod-api")
+    assert function["logging_config"]["log_format"] == "JSON"
+    assert function["logging_config"]["log_group"] == ref("aws_cloudwatch_log_group", group_name, "name")
+    assert f"aws_cloudwatch_log_group.{group_name}" in function["depends_on"]
+
+
+def test_environment_is_encrypted_and_uses_no_reserved_names(prod):
+    function = one(prod, "aws_lambda_function")
+    assert function["kms_key_arn"].startswith("${aws_kms_key.")
+    variables = function["environment"]["variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "serverless-app"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "serverless-app/prod"
+    assert not {"AWS_REGION", "AWS_DEFAULT_REGION", "_HANDLER"} & set(variables)
+
+
+def test_execution_role_is_least_privilege(prod):
+    policy = statements(next(p for p in resources(prod, "aws_iam_role_policy").values()
+                             if p["name"] == "least-privilege"))
+    assert set(policy) == {"WriteOwnLogGroup", "Tracing", "DecryptOwnEnvironment", "DeadLetters", "EncryptDeadLetters"}
+    assert policy["WriteOwnLogGroup"]["Resource"].endswith(":log-stream:*")
+    assert not any(action.startswith("s3:") for s in policy.values() for action in
+                   ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert policy["DecryptOwnEnvironment"]["Action"] == "kms:Decrypt"
+
+
+def test_api_gateway_invokes_the_live_alias_of_a_published_version(prod):
+    alias = one(prod, "aws_lambda_alias")
+    function_name = next(iter(resources(prod, "aws_lambda_function")))
+    assert alias["name"] == "live"
+    assert alias["function_version"] == ref("aws_lambda_function", function_name, "version")
+    alias_name = next(iter(resources(prod, "aws_lambda_alias")))
+    for integration in resources(prod, "aws_api_gateway_integration").values():
+        assert integration["uri"] == ref("aws_lambda_alias", alias_name, "invoke_arn")
+
+
+def test_async_failures_go_to_an_encrypted_dead_letter_queue(prod):
+    function = one(prod, "aws_lambda_function")
+    queue_name = next(iter(resources(prod, "aws_sqs_queue")))
+    assert function["dead_letter_config"]["target_arn"] == ref("aws_sqs_queue", queue_name, "arn")
+    assert one(prod, "aws_sqs_queue")["kms_master_key_id"].startswith("${aws_kms_key.")
+    invoke = one(prod, "aws_lambda_function_event_invoke_config")
+    assert invoke["maximum_retry_attempts"] == 2 and invoke["qualifier"].endswith(".name}")
+
+
+def test_source_code_hash_is_the_sha256_of_the_zip_it_ships(synth, prod):
+    function = one(prod, "aws_lambda_function")
+    archive = synth.outdir / "stacks" / "serverless-app-prod" / function["filename"]
+    digest = base64.b64encode(hashlib.sha256(archive.read_bytes()).digest()).decode()
+    assert function["source_code_hash"] == digest
+
+
+def test_bundle_is_reproducible_and_built_for_the_lambda_platform(tmp_path):
+    first = bundle.build(FUNCTIONS / "api", FUNCTIONS / "requirements.txt", python_version="3.12",
+                         architecture="arm64", cache_dir=tmp_path / "a")
+    second = bundle.build(FUNCTIONS / "api", FUNCTIONS / "requirements.txt", python_version="3.12",
+                          architecture="arm64", cache_dir=tmp_path / "b")
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.sha256_base64 == second.sha256_base64
+    with zipfile.ZipFile(first.path) as archive:
+        infos = archive.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert {i.date_time for i in infos} == {bundle.FIXED_TIME}
+    assert "api/handler.py" in names and "aws_lambda_powertools/__init__.py" in names
+    native = [n for n in names if n.endswith(".so")]
+    assert native and all("aarch64" in n for n in native), native
+    assert not [n for n in names if "__pycache__" in n or n.startswith("bin/")]
+
+
+def test_bundle_rebuilds_only_when_content_changes(tmp_path):
+    source = tmp_path / "fn"
+    source.mkdir()
+    (source / "app.py").write_text("x = 1\n")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("")
+    one_ = bundle.build(source, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c")
+    again = bundle.build(source, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c")
+    assert one_ == again
+    (source / "app.py").write_text("x = 2\n")
+    changed = bundle.build(source, requirements, python_version="3.12", architecture="x86_64",
+                           cache_dir=tmp_path / "c")
+    assert changed.sha256_base64 != one_.sha256_base64
+
+
+def test_prod_autoscales_provisioned_concurrency_on_the_alias(prod, dev, local):
+    target = one(prod, "aws_appautoscaling_target")
+    assert target["scalable_dimension"] == "lambda:function:ProvisionedConcurrency"
+    assert target["resource_id"].startswith("function:${aws_lambda_function.")
+    assert target["resource_id"].endswith(".name}")
+    assert (target["min_capacity"], target["max_capacity"]) == (2, 50)
+    policy = one(prod, "aws_appautoscaling_policy")["target_tracking_scaling_policy_configuration"]
+    assert policy["predefined_metric_specification"]["predefined_metric_type"] == "LambdaProvisionedConcurrencyUtilization"
+    assert policy["target_value"] == 0.7
+    assert len(resources(prod, "aws_appautoscaling_scheduled_action")) == 2
+    assert not resources(dev, "aws_appautoscaling_target") and not resources(local, "aws_appautoscaling_target")
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"memory_size_mb": 64}, "function.memory_size_mb=64 is invalid: allowed 128..10240 MB"),
+    ({"timeout_seconds": 30}, "function.timeout_seconds=30 is invalid: allowed 1..29 seconds"),
+    ({"timeout_seconds": 0}, "function.timeout_seconds=0 is invalid"),
+    ({"reserved_concurrency": 0}, "function.reserved_concurrency=0 is invalid"),
+    ({"runtime": "python3.8"}, "function.runtime='python3.8' is invalid: allowed one of 'python3.12', 'python3.13'"),
+    ({"architecture": "sparc"}, "function.architecture='sparc' is invalid"),
+    ({"name": "has space"}, "function.name='has space' is invalid"),
+    ({"name": "x" * 65}, "function.name='x{65}' is invalid"),
+    ({"environment": {"AWS_REGION": "us-east-1"}}, r"function.environment\['AWS_REGION'\]='us-east-1' is invalid"),
+    ({"environment": {"AWS_LAMBDA_FOO": "1"}}, r"function.environment\['AWS_LAMBDA_FOO'\]"),
+    ({"environment": {"1BAD": "1"}}, r"function.environment\['1BAD'\]"),
+    ({"metrics_namespace": "AWS/Lambda"}, "function.metrics_namespace='AWS/Lambda' is invalid"),
+    ({"source": "missing"}, "function.source='missing' is invalid"),
+    ({"memory_size_mb": True}, "function.memory_size_mb=True is invalid"),
+])
+def test_function_config_errors(values, message):
+    with pytest.raises(ValueError, match=message):
+        FunctionConfig(**{"name": "fn", "service_name": "svc", "metrics_namespace": "ns", **values})
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"min_capacity": 0}, "autoscaling.min_capacity=0 is invalid"),
+    ({"min_capacity": 5, "max_capacity": 2}, "autoscaling.max_capacity=2 is invalid: allowed >= min_capacity"),
+    ({"target_utilization": 0.95}, "autoscaling.target_utilization=0.95 is invalid: allowed 0.1..0.9"),
+])
+def test_autoscaling_config_errors(values, message):
+    with pytest.raises(ValueError, match=message):
+        AutoscalingConfig(**{"enable_provisioned_concurrency": True, **values})
