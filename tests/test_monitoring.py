@@ -1,0 +1,175 @@
+"""Monitoring: alarms only on metrics AWS publishes, all notifying an encrypted topic; a dashboard from the same
+definitions; a runbook entry per alarm; the README's diagram matches the prod stack."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import one, ref, resources
+from modules.monitoring import APP_ERROR_METRIC, EMF_METRICS, MonitoringConfig
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+# Metric names AWS documents for each namespace, with the dimension sets they are published under
+# (Lambda: "Monitoring functions" / "Types of metrics"; API Gateway REST: "API Gateway metrics";
+# Firehose: "Data delivery metrics"). An alarm on any other name would never leave INSUFFICIENT_DATA.
+PUBLISHED = {
+    "AWS/Lambda": {
+        "names": {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions",
+                  "ProvisionedConcurrencySpilloverInvocations", "ProvisionedConcurrencyUtilization",
+                  "ProvisionedConcurrentExecutions", "ProvisionedConcurrencyInvocations", "DeadLetterErrors",
+                  "DestinationDeliveryFailures", "AsyncEventsReceived", "AsyncEventAge", "AsyncEventsDropped",
+                  "UnreservedConcurrentExecutions", "ClaimedAccountConcurrency", "IteratorAge"},
+        "dimensions": [set(), {"FunctionName"}, {"FunctionName", "Resource"}, {"FunctionName", "ExecutedVersion"}],
+    },
+    "AWS/ApiGateway": {
+        "names": {"4XXError", "5XXError", "CacheHitCount", "CacheMissCount", "Count", "IntegrationLatency", "Latency"},
+        "dimensions": [{"ApiName"}, {"ApiName", "Stage"}, {"ApiName", "Method", "Resource", "Stage"}],
+    },
+    "AWS/Firehose": {
+        "names": {"DeliveryToS3.DataFreshness", "DeliveryToS3.Success", "DeliveryToS3.Records",
+                  "DeliveryToS3.Bytes", "IncomingRecords", "IncomingBytes", "ThrottledRecords"},
+        "dimensions": [{"DeliveryStreamName"}],
+    },
+}
+
+
+def _alarm_metrics(alarm: dict) -> list[dict]:
+    if "metric_query" in alarm:
+        return [q["metric"] for q in alarm["metric_query"] if "metric" in q]
+    return [{"namespace": alarm["namespace"], "metric_name": alarm["metric_name"],
+             "dimensions": alarm.get("dimensions", {})}]
+
+
+def test_every_alarm_watches_a_metric_aws_publishes_or_the_stack_produces(prod):
+    custom_metrics = {(f["metric_transformation"]["namespace"], f["metric_transformation"]["name"])
+                      for f in resources(prod, "aws_cloudwatch_log_metric_filter").values()}
+    for name, alarm in resources(prod, "aws_cloudwatch_metric_alarm").items():
+        for metric in _alarm_metrics(alarm):
+            namespace = metric["namespace"]
+            if namespace in PUBLISHED:
+                assert metric["metric_name"] in PUBLISHED[namespace]["names"], (name, metric)
+                assert set(metric.get("dimensions") or {}) in PUBLISHED[namespace]["dimensions"], (name, metric)
+            else:
+                assert (namespace, metric["metric_name"]) in custom_metrics, (name, metric)
+
+
+def test_every_alarm_notifies_both_ways_and_says_what_it_means(prod):
+    topic = ref("aws_sns_topic", next(iter(resources(prod, "aws_sns_topic"))), "arn")
+    alarms = resources(prod, "aws_cloudwatch_metric_alarm")
+    assert len(alarms) == 17  # 8 function/API/app + 2 per delivery stream (4) + spillover
+    for name, alarm in alarms.items():
+        assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
+        assert alarm["treat_missing_data"] in {"notBreaching", "breaching", "ignore", "missing"}, name
+        assert "Runbook: docs/RUNBOOK.md#" in alarm["alarm_description"], name
+        assert 1 <= alarm["datapoints_to_alarm"] <= alarm["evaluation_periods"]
+
+
+def test_error_rates_use_metric_math_with_defined_ids(prod):
+    rates = 0
+    for alarm in resources(prod, "aws_cloudwatch_metric_alarm").values():
+        if "metric_query" not in alarm:
+            assert "ErrorRate" not in alarm["metric_name"]
+            continue
+        rates += 1
+        queries = {q["id"]: q for q in alarm["metric_query"]}
+        (result,) = [q for q in queries.values() if q.get("return_data")]
+        referenced = set(re.findall(r"\b[a-z][a-z_0-9]*\b", result["expression"])) - {"if"}
+        assert referenced and referenced <= set(queries) - {result["id"]}, result["expression"]
+        assert all(not q.get("return_data") for q in queries.values() if "metric" in q)
+    assert rates == 3  # Lambda errors, API 5XX, API 4XX
+
+
+def test_thresholds_come_from_config(prod):
+    alarms = {a["alarm_name"]: a for a in resources(prod, "aws_cloudwatch_metric_alarm").values()}
+    assert alarms["serverless-app-prod-lambda-error-rate"]["threshold"] == 0.5
+    assert alarms["serverless-app-prod-lambda-duration-p99"]["extended_statistic"] == "p99"
+    assert alarms["serverless-app-prod-lambda-duration-p99"]["threshold"] == 8000  # 0.8 x 10 s
+    assert alarms["serverless-app-prod-lambda-concurrency"]["threshold"] == 160  # 0.8 x 200 reserved
+    assert alarms["serverless-app-prod-api-latency-p99"]["threshold"] == 1000
+    spill = alarms["serverless-app-prod-provisioned-spillover"]
+    assert spill["dimensions"] == {"FunctionName": "serverless-app-prod-api",
+                                   "Resource": "serverless-app-prod-api:live"}
+
+
+def test_alert_topic_is_encrypted_with_the_stack_key(prod):
+    topic = one(prod, "aws_sns_topic")
+    key = ref("aws_kms_key", next(iter(resources(prod, "aws_kms_key"))), "arn")
+    assert topic["kms_master_key_id"] == key
+
+
+def test_application_error_metric_comes_from_error_logs(prod):
+    metric_filter = one(prod, "aws_cloudwatch_log_metric_filter")
+    assert metric_filter["pattern"] == '{ $.level = "ERROR" }'
+    assert metric_filter["metric_transformation"]["name"] == APP_ERROR_METRIC
+
+
+def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
+    dashboard = one(prod, "aws_cloudwatch_dashboard")
+    body = json.loads(dashboard["dashboard_body"])
+    function = one(prod, "aws_lambda_function")["function_name"]
+    api = one(prod, "aws_api_gateway_rest_api")["name"]
+    stage = one(prod, "aws_api_gateway_stage")["stage_name"]
+    alias = f"{function}:{one(prod, 'aws_lambda_alias')['name']}"
+    text = json.dumps(body)
+    for name in (function, api, stage, alias):
+        assert f'"{name}"' in text, name
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
+    assert len(alarm_widget["properties"]["alarms"]) == len(resources(prod, "aws_cloudwatch_metric_alarm"))
+    assert "Provisioned concurrency utilization" in titles
+    assert "API requests and latency p50/p90/p99" in titles
+    for alarm in resources(prod, "aws_cloudwatch_metric_alarm").values():
+        # Each alarm has a graph with the same threshold line.
+        assert any(w["properties"].get("annotations", {}).get("horizontal", [{}])[0].get("value") == alarm["threshold"]
+                   for w in body["widgets"] if w["type"] == "metric"), alarm["alarm_name"]
+
+
+def test_handler_emits_the_emf_metrics_the_dashboard_graphs():
+    handler = (PROJECT / "functions" / "api" / "handler.py").read_text()
+    for name in EMF_METRICS:
+        assert f'name="{name}"' in handler, name
+
+
+def test_runbook_has_an_entry_for_every_alarm(prod):
+    runbook = (PROJECT / "docs" / "RUNBOOK.md").read_text()
+    anchors = set(re.findall(r"^## `?([a-z0-9-]+)`?", runbook, flags=re.M))
+    for alarm in resources(prod, "aws_cloudwatch_metric_alarm").values():
+        anchor = alarm["alarm_description"].rsplit("#", 1)[1]
+        assert anchor in anchors, anchor
+
+
+def test_readme_architecture_diagram_names_only_resources_of_the_prod_stack(prod):
+    readme = (PROJECT / "README.md").read_text()
+    diagram = readme.split("```mermaid", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"aws_[a-z0-9_]+", diagram))
+    assert len(named) >= 10
+    assert named <= set(prod["resource"]), named - set(prod["resource"])
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"lambda_error_rate_percent": -1}, "monitoring.lambda_error_rate_percent=-1 is invalid"),
+    ({"api_latency_p99_ms": -5}, "monitoring.api_latency_p99_ms=-5 is invalid"),
+    ({"evaluation_periods": 0}, "monitoring.evaluation_periods=0 is invalid: allowed 1..100"),
+    ({"datapoints_to_alarm": 6}, "monitoring.datapoints_to_alarm=6 is invalid: allowed 1..5"),
+    ({"period_seconds": 45}, "monitoring.period_seconds=45 is invalid"),
+    ({"alarm_emails": ("not-an-email",)}, r"monitoring.alarm_emails\[0\]='not-an-email' is invalid"),
+    ({"alarm_https_endpoints": ("http://insecure",)}, r"monitoring.alarm_https_endpoints\[0\]"),
+    ({"duration_p99_fraction_of_timeout": 1.5}, "monitoring.duration_p99_fraction_of_timeout=1.5 is invalid"),
+])
+def test_monitoring_config_errors(values, message):
+    with pytest.raises(ValueError, match=message):
+        MonitoringConfig(**{"name": "m", **values})
+
+
+def test_p99_threshold_above_the_timeout_is_refused():
+    from dataclasses import replace
+
+    import environments
+
+    config = environments.load()["prod"]
+    with pytest.raises(ValueError, match=r"monitoring.api_latency_p99_ms=15000.0 is invalid: allowed <= "
+                                         r"function.timeout_seconds \* 1000 \(10000\)"):
+        replace(config, monitoring=replace(config.monitoring, api_latency_p99_ms=15000.0))
