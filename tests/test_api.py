@@ -3,8 +3,8 @@
 import json
 
 import pytest
+from stack_helpers import one, ref, resources
 
-from conftest import one, ref, resources
 from modules.api import ACCESS_LOG_FORMAT, ApiConfig
 
 
@@ -78,8 +78,8 @@ def test_redeployment_hash_changes_when_the_api_definition_changes(monkeypatch, 
     monkeypatch.setattr(api, "_GATEWAY_RESPONSES", api._GATEWAY_RESPONSES[:-1])
     import cdktf
 
-    from modules.service_stack import ServiceStack
     import environments
+    from modules.service_stack import ServiceStack
 
     app = cdktf.Testing.app()
     stack = ServiceStack(app, "serverless-app-prod", config=environments.load()["prod"])
@@ -96,11 +96,12 @@ def test_usage_plan_and_key(prod):
 
 def test_account_logging_role_is_managed_and_can_be_switched_off(prod):
     assert one(prod, "aws_api_gateway_account")["cloudwatch_role_arn"].startswith("${aws_iam_role.")
+    from dataclasses import replace
+
     import cdktf
 
-    from modules.service_stack import ServiceStack
     import environments
-    from dataclasses import replace
+    from modules.service_stack import ServiceStack
 
     config = environments.load()["dev"]
     config = replace(config, api=replace(config.api, manage_account_cloudwatch_role=False))

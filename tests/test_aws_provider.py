@@ -4,12 +4,12 @@ import os
 import subprocess
 import sys
 
-import pytest
 import cdktf
+import pytest
 from cdktf import App, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from stack_helpers import PROJECT_DIR
 
-from conftest import PROJECT_DIR
 from modules import policy
 from modules.aws_provider import REGION, ProviderConfig, RegionLockedProvider, check_region_environment
 from modules.validation import ConfigError
@@ -44,7 +44,7 @@ def test_only_local_points_at_the_emulator(synth):
 
 
 def test_allowed_account_ids_come_from_the_environment(tmp_path):
-    from conftest import synthesize
+    from stack_helpers import synthesize
 
     synth = synthesize(tmp_path / "out", {"AWS_ACCOUNT_ID_PROD": "111122223333"})
     assert synth.stack("prod")["provider"]["aws"][0]["allowed_account_ids"] == ["111122223333"]

@@ -1,6 +1,6 @@
 """The bootstrap stack: the state bucket and its key, with every safeguard and local state."""
 
-from conftest import one, ref, resources, statements
+from stack_helpers import one, ref, resources, statements
 
 
 def _state_bucket(bootstrap):
@@ -49,7 +49,7 @@ def test_state_bucket_policy_is_tls_only(bootstrap):
 
 
 def test_bootstrap_for_prod_denies_non_tls_on_objects_too(tmp_path):
-    from conftest import synthesize
+    from stack_helpers import synthesize
 
     synth = synthesize(tmp_path / "out", {"BOOTSTRAP_ENV": "prod"})
     bootstrap = synth.stack("bootstrap")

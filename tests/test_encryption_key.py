@@ -1,8 +1,8 @@
 """The stack's KMS key: rotation, deletion window, alias, and a key policy granting exactly its users."""
 
 import pytest
+from stack_helpers import one, statements
 
-from conftest import one, statements
 from modules.encryption_key import EncryptionKeyConfig
 
 
@@ -24,7 +24,8 @@ def test_key_policy_grants_each_service_and_nothing_broader(prod):
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
     assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].startswith("arn:")
-    assert policy["S3DeliveryForThisAccount"]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    s3 = policy["S3DeliveryForThisAccount"]["Condition"]["StringEquals"]
+    assert s3["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
     alarms = policy["CloudWatchAlarmsPublishToEncryptedTopics"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}

@@ -6,8 +6,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from stack_helpers import one, ref, resources, statements
 
-from conftest import one, ref, resources, statements
 from modules.autoscaling import AutoscalingConfig
 from modules.function import FunctionConfig
 from tools import bundle
@@ -121,7 +121,8 @@ def test_prod_autoscales_provisioned_concurrency_on_the_alias(prod, dev, local):
     assert target["resource_id"].endswith(".name}")
     assert (target["min_capacity"], target["max_capacity"]) == (2, 50)
     policy = one(prod, "aws_appautoscaling_policy")["target_tracking_scaling_policy_configuration"]
-    assert policy["predefined_metric_specification"]["predefined_metric_type"] == "LambdaProvisionedConcurrencyUtilization"
+    metric = policy["predefined_metric_specification"]["predefined_metric_type"]
+    assert metric == "LambdaProvisionedConcurrencyUtilization"
     assert policy["target_value"] == 0.7
     assert len(resources(prod, "aws_appautoscaling_scheduled_action")) == 2
     assert not resources(dev, "aws_appautoscaling_target") and not resources(local, "aws_appautoscaling_target")

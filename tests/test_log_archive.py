@@ -1,8 +1,8 @@
 """The log archive bucket and its access-log bucket: every safeguard, protected in prod only."""
 
 import pytest
+from stack_helpers import ref, resources, statements
 
-from conftest import ref, resources, statements
 from modules.secure_bucket import SecureBucketConfig
 
 

@@ -1,8 +1,8 @@
 """Log shipping: every log group the stack creates is subscribed to a Firehose stream into the archive."""
 
 import pytest
+from stack_helpers import ref, resources, statements
 
-from conftest import ref, resources, statements
 from modules.log_shipping import LogShippingConfig
 
 
@@ -65,7 +65,8 @@ def test_firehose_role_writes_only_the_archive(prod):
     arn = ref("aws_s3_bucket", archive, "arn")
     assert set(policy["WriteArchive"]["Resource"]) == {arn, f"{arn}/*"}
     assert "s3:DeleteObject" not in policy["WriteArchive"]["Action"]
-    assert policy["EncryptArchiveObjects"]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    condition = policy["EncryptArchiveObjects"]["Condition"]["StringEquals"]
+    assert condition["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
 
 
 @pytest.mark.parametrize(("values", "message"), [

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from stack_helpers import one, ref, resources
 
-from conftest import one, ref, resources
 from modules.monitoring import APP_ERROR_METRIC, EMF_METRICS, MonitoringConfig
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ def test_local_backend_uses_the_same_code_against_the_emulator(local, prod):
 
 
 def test_backend_settings_come_from_environment_variables(tmp_path):
-    from conftest import synthesize
+    from stack_helpers import synthesize
 
     synth = synthesize(tmp_path / "out", {"TF_STATE_BUCKET": "acme-tfstate", "TF_STATE_KEY_PREFIX": "team-a/"})
     backend = synth.stack("prod")["terraform"]["backend"]["s3"]

@@ -1,0 +1,94 @@
+"""The handler's contract: routes, status codes, JSON error bodies, structured logs and EMF metrics."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+VALID = {"type": "order.created", "payload": {"order": 42}}
+
+
+def test_health_reports_service_and_version(invoke):
+    status, body, _ = invoke("GET", "/health")
+    assert status == 200
+    assert body == {"status": "ok", "service": "serverless-app", "version": "9.9.9"}
+
+
+def test_accepted_event_gets_an_id_and_one_structured_log_record(invoke):
+    status, body, lines = invoke("POST", "/events", {**VALID, "timestamp": "2026-11-24T10:00:00Z"},
+                                 request_id="corr-1")
+    assert status == 202
+    assert re.fullmatch(r"[0-9a-f-]{36}", body["id"])
+    (record,) = [line for line in lines if line.get("message") == "event accepted"]
+    assert record["level"] == "INFO"
+    assert record["event_id"] == body["id"]
+    assert record["event_type"] == "order.created"
+    assert record["payload"] == {"order": 42}
+    assert record["correlation_id"] == "corr-1"
+    assert record["service"] == "serverless-app"
+
+
+def test_accepted_event_emits_an_emf_metric(invoke):
+    _, _, lines = invoke("POST", "/events", VALID)
+    (emf,) = [line for line in lines if "_aws" in line]
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "serverless-app/test"
+    assert emf["EventsAccepted"] == [1.0] or emf["EventsAccepted"] == 1.0
+    assert emf["service"] == "serverless-app"
+
+
+@pytest.mark.parametrize(("body", "fields"), [
+    ({}, ["type", "payload"]),
+    ({"type": "", "payload": {}}, ["type"]),
+    ({"type": "a" * 65, "payload": {}}, ["type"]),
+    ({"type": "has space", "payload": {}}, ["type"]),
+    ({"type": "ok", "payload": []}, ["payload"]),
+    ({"type": "ok", "payload": {}, "timestamp": "yesterday"}, ["timestamp"]),
+    ({"type": "ok", "payload": {}, "extra": 1}, ["extra"]),
+    ([1, 2], ["(body)"]),
+    ("just a string", ["(body)"]),
+])
+def test_schema_errors_are_422_listing_every_field(invoke, body, fields):
+    import json
+
+    status, answer, _ = invoke("POST", "/events", json.dumps(body))
+    assert status == 422
+    assert answer["error"] == "validation_failed"
+    assert [f["field"] for f in answer["fields"]] == fields
+
+
+@pytest.mark.parametrize("body", ["not json", "{", "", "{'single': 'quotes'}", "[" * 5000])
+def test_non_json_is_400(invoke, body):
+    status, answer, _ = invoke("POST", "/events", body)
+    assert status == 400 and answer["error"] == "invalid_json"
+
+
+def test_oversized_body_is_413(invoke):
+    status, answer, _ = invoke("POST", "/events", '{"type":"a","payload":{"x":"' + "y" * 262_144 + '"}}')
+    assert status == 413 and answer["error"] == "payload_too_large"
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405(invoke):
+    assert invoke("GET", "/nope")[0] == 404
+    status, answer, _ = invoke("DELETE", "/events")
+    assert status == 405 and answer["allowed"] == ["POST"]
+    assert invoke("POST", "/health")[0] == 405
+
+
+def test_unexpected_failure_is_logged_as_error_and_answers_500_without_details(invoke, handler, monkeypatch):
+    monkeypatch.setattr(handler, "validate_event", lambda body: 1 / 0)
+    status, answer, lines = invoke("POST", "/events", VALID)
+    assert status == 500 and answer == {"error": "internal_error", "message": "unexpected error"}
+    assert any(line.get("level") == "ERROR" for line in lines)
+
+
+def test_bundle_requirements_match_the_dev_environment():
+    pinned = dict(line.split("==") for line in (PROJECT / "functions" / "requirements.txt").read_text().splitlines()
+                  if "==" in line and not line.startswith("#"))
+    lock = tomllib.loads((PROJECT / "Pipfile").read_text())
+    assert lock["packages"]["aws-lambda-powertools"]["version"] == f"=={pinned['aws-lambda-powertools']}"
+    from importlib import metadata
+
+    for name, version in pinned.items():
+        assert metadata.version(name) == version, name
