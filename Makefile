@@ -99,7 +99,7 @@ test: setup ## Every test: unit, synth, terraform, checkov and emulator
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-unit: setup ## The fast inner loop: no terraform, no emulator
-	$(PY) -m pytest -m "not emulator and not terraform" -n 2
+	$(PY) -m pytest -m "not emulator and not terraform and not checkov and not slow" -n 2
 
 test-emulator: setup ## Only the tests that apply to the emulator
 	$(PY) -m pytest -m emulator

@@ -163,7 +163,9 @@ def load(environ: os._Environ | dict | None = None) -> dict[str, EnvironmentConf
             # Short buffers so a local request reaches the archive quickly.
             log_shipping=LogShippingConfig(name_prefix=_names("local"), buffering_interval_in_seconds=60,
                                            log_retention_in_days=7),
-            function=_function("local", reserved_concurrency=20),
+            # The emulator does not return these two settings, so without this every plan would re-add them.
+            function=_function("local", reserved_concurrency=20,
+                               ignore_changes=("dead_letter_config", "logging_config")),
             api=ApiConfig(name=_names("local"), throttle_rate_limit=50, throttle_burst_limit=100,
                           usage_plan_rate_limit=50, usage_plan_burst_limit=100, usage_plan_quota_per_day=1_000_000),
             # Off: the emulator does not implement Application Auto Scaling's tag listing, which the provider

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
@@ -25,7 +25,7 @@ from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
 from modules.log_shipping import LogShipping
-from modules.validation import check_choice, check_int_range, check_pattern, check_type, fail
+from modules.validation import check_choice, check_each, check_int_range, check_pattern, check_type, fail
 from tools import bundle
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
@@ -57,6 +57,8 @@ class FunctionConfig:
       Lambda's reserved names are refused).
     - ``async_retry_attempts`` (default 2) and ``async_max_event_age_seconds`` (default 3600) for any
       asynchronous invocation; failures after that land in the dead-letter queue.
+    - ``ignore_changes`` (default none): function arguments Terraform should not compare after creation. Only
+      the local emulator needs it: it does not return some settings, so every plan would re-add them.
     """
 
     name: str
@@ -74,6 +76,7 @@ class FunctionConfig:
     environment: Mapping[str, str] = field(default_factory=dict)
     async_retry_attempts: int = 2
     async_max_event_age_seconds: int = 3600
+    ignore_changes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_pattern("function.name", self.name, r"[A-Za-z0-9_-]{1,64}", "1-64 characters of A-Z, a-z, 0-9, '-', '_'")
@@ -94,6 +97,8 @@ class FunctionConfig:
         check_int_range("function.async_max_event_age_seconds", self.async_max_event_age_seconds, 60, 21600,
                         "seconds")
         check_type("function.environment", self.environment, Mapping)
+        check_each("function.ignore_changes", self.ignore_changes,
+                   lambda f, v: check_choice(f, v, ("dead_letter_config", "logging_config")))
         for key, value in self.environment.items():
             if key in RESERVED_ENVIRONMENT or key.startswith("AWS_LAMBDA_"):
                 raise fail(f"function.environment[{key!r}]", value,
@@ -163,6 +168,8 @@ class Function(Construct):
                 **config.environment,
             }),
             depends_on=[policy, self.log_group],
+            lifecycle=TerraformResourceLifecycle(ignore_changes=list(config.ignore_changes))
+            if config.ignore_changes else None,
         )
         self.alias = LambdaAlias(self, "alias", name=ALIAS_NAME, function_name=self.function.function_name,
                                  function_version=self.function.version,

@@ -15,6 +15,9 @@ from tools import fast_import  # noqa: E402 - must precede every provider import
 
 fast_import.install()
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ["CHECKPOINT_DISABLE"] = "1"
+if (PROJECT_DIR / ".cache" / "terraform.rc").exists():  # written by `make setup`: offline provider installs
+    os.environ["TF_CLI_CONFIG_FILE"] = str(PROJECT_DIR / ".cache" / "terraform.rc")
 for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KEY_PREFIX",
              "BOOTSTRAP_ENV", "AWS_ACCOUNT_ID_DEV", "AWS_ACCOUNT_ID_PROD"):
     os.environ.pop(name, None)
@@ -50,3 +53,13 @@ def local(synth: Synth) -> dict:
 @pytest.fixture(scope="session")
 def bootstrap(synth: Synth) -> dict:
     return synth.stack("bootstrap")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Print the one-line summaries tests record (checkov counts, policy, contention, drift)."""
+    lines = [value for report in terminalreporter.stats.get("passed", [])
+             for key, value in report.user_properties if key == "summary"]
+    if lines:
+        terminalreporter.section("gate summaries")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

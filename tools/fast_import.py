@@ -40,10 +40,16 @@ def install() -> bool:
     sys.modules[PROVIDER_PACKAGE] = package
     # Module import creates millions of long-lived objects; scanning them for cycles is pure cost.
     gc.disable()
+    _state["installed"] = True
     return True
 
 
 def settle() -> None:
-    """Call once the constructs are built: re-enable GC with everything so far exempt from scans."""
-    gc.freeze()
-    gc.enable()
+    """Call once the constructs are built: re-enable GC with everything so far exempt from scans (which also
+    spares the interpreter's final collection)."""
+    if _state.pop("installed", False):
+        gc.freeze()
+        gc.enable()
+
+
+_state: dict[str, bool] = {}

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .events import MAX_BODY_BYTES, validate_event
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(auto_patch=False)  # the handler makes no AWS SDK calls to patch
 metrics = Metrics()
 app = APIGatewayRestResolver()
 

@@ -1,0 +1,71 @@
+"""One fresh emulator and one applied ``local`` stack for every emulator test (they run in one xdist group)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from stack_helpers import free_port, synthesize
+
+from tools import emulator, stackctl
+
+HERE = Path(__file__).resolve().parent
+
+
+# Read-only checks first; the tests that change the deployed stack (lock contention, drift) last.
+ORDER = ("test_foundation", "test_log_archive", "test_monitoring", "test_local_api", "test_state_contention",
+         "test_drift")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).resolve().parent == HERE:
+            item.add_marker(pytest.mark.emulator)
+            item.add_marker(pytest.mark.xdist_group("emulator"))
+
+    def rank(item: pytest.Item) -> int:
+        stem = Path(str(item.fspath)).stem
+        return ORDER.index(stem) if stem in ORDER else -1
+
+    items.sort(key=rank)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The applied local stack: its outputs, the bootstrap's outputs, and emulator clients."""
+
+    port: int
+    endpoint: str
+    outdir: Path
+    outputs: dict[str, object]
+    bootstrap: dict[str, object]
+
+    def client(self, service: str):
+        return stackctl.emulator_client(service)
+
+
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    work = tmp_path_factory.mktemp("emulator")
+    port = free_port()
+    environ = {"EMULATOR_PORT": str(port), "CDKTF_OUTDIR": str(work / "cdktf.out"),
+               "BOOTSTRAP_STATE_DIR": str(work / "state"), "LOCAL_API_PORT": str(free_port())}
+    saved = dict(os.environ)
+    os.environ.update(environ)
+    emulator.start(port)
+    try:
+        synthesize(work / "cdktf.out", environ)
+        stackctl.apply("bootstrap", capture=True)
+        stackctl.apply("local", capture=True)
+        yield Deployed(port, f"http://127.0.0.1:{port}", work / "cdktf.out", stackctl.outputs("local"),
+                       stackctl.outputs("bootstrap"))
+        # Part of the contract: the local stack destroys cleanly (a failure here is reported as an error).
+        stackctl.destroy("local", capture=True)
+        assert not stackctl.emulator_client("lambda").list_functions()["Functions"]
+    finally:
+        emulator.stop(port)
+        os.environ.clear()
+        os.environ.update(saved)

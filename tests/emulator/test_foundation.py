@@ -1,0 +1,41 @@
+"""Bootstrap + apply of the local stack on a fresh emulator: remote state written, encrypted, and every stack plans."""
+
+import json
+
+from tools import stackctl
+
+
+def test_local_state_object_is_in_the_state_bucket_encrypted_with_the_bootstrap_key(deployed):
+    bucket = deployed.bootstrap["state_bucket_name"]
+    assert stackctl.state_objects(bucket, "serverless-app-local") == ["serverless-app-local/terraform.tfstate"]
+    s3 = deployed.client("s3")
+    head = s3.head_object(Bucket=bucket, Key="serverless-app-local/terraform.tfstate")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    state = json.loads(s3.get_object(Bucket=bucket, Key="serverless-app-local/terraform.tfstate")["Body"].read())
+    types = {r["type"] for r in state["resources"]}
+    assert {"aws_lambda_function", "aws_api_gateway_rest_api", "aws_kinesis_firehose_delivery_stream"} <= types
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+
+def test_outputs_describe_the_deployed_stack(deployed):
+    outputs = deployed.outputs
+    assert outputs["function_name"] == "serverless-app-local-api"
+    assert outputs["log_bucket_name"] == "serverless-app-local-logs"
+    assert str(outputs["api_url"]).endswith("/v1")
+    functions = deployed.client("lambda").list_functions()["Functions"]
+    assert [f["FunctionName"] for f in functions] == ["serverless-app-local-api"]
+    alias = deployed.client("lambda").get_alias(FunctionName="serverless-app-local-api", Name="live")
+    assert alias["FunctionVersion"] != "$LATEST"
+
+
+def test_reapplying_the_local_stack_changes_nothing(deployed):
+    result = stackctl.plan("local", detailed_exitcode=True, capture=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dev_and_prod_plan_against_the_emulator(deployed):
+    for environment in ("dev", "prod"):
+        result = stackctl.plan(environment, env=stackctl.emulator_environment(deployed.port),
+                               detailed_exitcode=True, capture=True)
+        assert result.returncode == 2, result.stdout  # a plan with changes: nothing of it exists yet
+        assert "Plan: " in result.stdout and " to add, 0 to change, 0 to destroy" in result.stdout

@@ -1,0 +1,88 @@
+"""The local runner in front of the packaged handler: keys, errors, and N concurrent events all archived."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from stack_helpers import free_port
+
+from tools import stackctl
+from tools.local_api import LocalApi, TokenBucket
+
+
+@pytest.fixture(scope="module")
+def api(deployed):
+    runner = LocalApi(free_port()).start()
+    yield runner
+    runner.stop()
+
+
+def _call(api, method, path, body=None, key="default"):
+    key = next(iter(api.api_keys)) if key == "default" else key
+    request = urllib.request.Request(api.url + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"x-api-key": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_api_key_is_required(api):
+    assert _call(api, "GET", "/health", key=None) == (403, {"error": "request_rejected", "message": "Forbidden"})
+    assert _call(api, "GET", "/health", key="wrong")[0] == 403
+    status, body = _call(api, "GET", "/health")
+    assert status == 200 and body["service"] == "serverless-app"
+
+
+def test_bad_requests_get_json_4xx(api):
+    assert _call(api, "GET", "/nowhere")[0] == 404
+    assert _call(api, "DELETE", "/events")[0] == 405
+    status, body = _call(api, "POST", "/events", {"type": ""})
+    assert status == 422 and {f["field"] for f in body["fields"]} == {"type", "payload"}
+
+
+def test_concurrent_events_are_all_accepted_and_all_archived(api, deployed):
+    count = 40
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda n: _call(api, "POST", "/events", {"type": "load.test", "payload": {"n": n}}),
+                                range(count)))
+    assert [status for status, _ in answers] == [202] * count
+    ids = {body["id"] for _, body in answers}
+    assert len(ids) == count
+    bucket = str(deployed.outputs["log_bucket_name"])
+    s3 = deployed.client("s3")
+    import gzip
+
+    deadline = time.monotonic() + 30
+    archived: set[str] = set()
+    while time.monotonic() < deadline and archived != ids:
+        for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix="logs/lambda/serverless-app-local-api/"):
+            for item in page.get("Contents", []):
+                text = gzip.decompress(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()).decode()
+                archived |= {i for i in ids if i in text}
+        time.sleep(0.5)
+    assert archived == ids, f"{len(ids - archived)} of {count} events missing from the archive"
+    assert stackctl.find_archived(bucket, next(iter(ids)), timeout_seconds=1)
+
+
+def test_stage_throttle_refuses_with_429():
+    bucket = TokenBucket(rate=1, burst=3)
+    assert [bucket.take() for _ in range(5)] == [True, True, True, False, False]
+    time.sleep(1.05)
+    assert bucket.take() is True
+
+
+def test_runner_answers_429_when_the_usage_plan_is_exhausted(api):
+    key = next(iter(api.api_keys))
+    api.key_buckets[key] = TokenBucket(rate=0.001, burst=1)
+    try:
+        assert api.handle("GET", "/v1/health", {}, b"", key)[0] == 200
+        status, body, _ = api.handle("GET", "/v1/health", {}, b"", key)
+        assert status == 429 and json.loads(body)["message"] == "Too Many Requests"
+    finally:
+        api.key_buckets.pop(key)
