@@ -157,3 +157,9 @@ def test_function_config_errors(values, message):
 def test_autoscaling_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         AutoscalingConfig(**{"enable_provisioned_concurrency": True, **values})
+
+
+def test_only_the_emulator_stack_ignores_function_settings(prod, dev, local):
+    assert "lifecycle" not in one(prod, "aws_lambda_function")
+    assert "lifecycle" not in one(dev, "aws_lambda_function")
+    assert one(local, "aws_lambda_function")["lifecycle"]["ignore_changes"] == ["dead_letter_config", "logging_config"]
