@@ -90,7 +90,8 @@ up: emulator-start synth ## Emulator + bootstrap + deploy the local stack, print
 serve: setup ## Run the local API (packaged handler behind an API Gateway-like HTTP server)
 	$(PY) -m tools.local_api
 
-down: ## Destroy the local stack, stop the emulator, remove what `up` made
+down: ## Destroy the local stack, stop the emulator and the local API, remove what `up` made
+	@if [ -x $(PY) ]; then $(PY) -m tools.local_api stop >/dev/null; fi
 	@if [ -x $(PY) ] && $(PY) -m tools.emulator status >/dev/null 2>&1; then $(STACKCTL) down || true; fi
 	$(MAKE) emulator-stop
 	rm -rf .state/*-local.tfstate* cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator

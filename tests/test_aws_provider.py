@@ -43,6 +43,7 @@ def test_only_local_points_at_the_emulator(synth):
         assert "endpoints" not in provider and "access_key" not in provider
 
 
+@pytest.mark.slow
 def test_allowed_account_ids_come_from_the_environment(tmp_path):
     from stack_helpers import synthesize
 
@@ -85,6 +86,7 @@ def test_a_second_provider_in_another_region_fails_synth():
         policy.enforce(app)
 
 
+@pytest.mark.slow
 def test_synth_with_aws_region_elsewhere_fails_and_writes_nothing(tmp_path):
     outdir = tmp_path / "out"
     result = subprocess.run([sys.executable, "main.py"], cwd=PROJECT_DIR, capture_output=True, text=True,

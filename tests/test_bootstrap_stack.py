@@ -1,5 +1,6 @@
 """The bootstrap stack: the state bucket and its key, with every safeguard and local state."""
 
+import pytest
 from stack_helpers import one, ref, resources, statements
 
 
@@ -48,6 +49,7 @@ def test_state_bucket_policy_is_tls_only(bootstrap):
     assert ref("aws_s3_bucket", name, "arn") in deny["Resource"]
 
 
+@pytest.mark.slow
 def test_bootstrap_for_prod_denies_non_tls_on_objects_too(tmp_path):
     from stack_helpers import synthesize
 

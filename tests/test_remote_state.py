@@ -25,6 +25,7 @@ def test_local_backend_uses_the_same_code_against_the_emulator(local, prod):
     assert "endpoints" not in prod["terraform"]["backend"]["s3"]
 
 
+@pytest.mark.slow
 def test_backend_settings_come_from_environment_variables(tmp_path):
     from stack_helpers import synthesize
 

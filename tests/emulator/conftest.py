@@ -16,8 +16,8 @@ HERE = Path(__file__).resolve().parent
 
 
 # Read-only checks first; the tests that change the deployed stack (lock contention, drift) last.
-ORDER = ("test_foundation", "test_log_archive", "test_monitoring", "test_local_api", "test_state_contention",
-         "test_drift")
+ORDER = ("test_emulator_foundation", "test_emulator_log_archive", "test_emulator_monitoring",
+         "test_emulator_local_api", "test_emulator_state_contention", "test_emulator_drift")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -28,9 +28,10 @@ def test_outputs_describe_the_deployed_stack(deployed):
     assert alias["FunctionVersion"] != "$LATEST"
 
 
-def test_reapplying_the_local_stack_changes_nothing(deployed):
-    result = stackctl.plan("local", detailed_exitcode=True, capture=True)
-    assert result.returncode == 0, result.stdout
+def test_reapplying_the_local_and_bootstrap_stacks_changes_nothing(deployed):
+    for kind in ("local", "bootstrap"):
+        result = stackctl.plan(kind, detailed_exitcode=True, capture=True)
+        assert result.returncode == 0, result.stdout
 
 
 def test_dev_and_prod_plan_against_the_emulator(deployed):

@@ -8,7 +8,7 @@ from tools import stackctl
 STATE_KEY = "serverless-app-local/terraform.tfstate"
 
 
-def test_a_held_lock_refuses_a_second_apply_until_released(deployed):
+def test_a_held_lock_refuses_a_second_apply_until_released(deployed, record_property):
     stack = stackctl.find("local")
     # `terraform console` holds the state lock for as long as it runs: a real second writer.
     holder = subprocess.Popen(["terraform", f"-chdir={stack.directory}", "console"], stdin=subprocess.PIPE,
@@ -31,6 +31,7 @@ def test_a_held_lock_refuses_a_second_apply_until_released(deployed):
     finally:
         holder.communicate("exit\n", timeout=60)
     stackctl.terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", capture=True)
+    record_property("summary", "state lock: second apply refused while the lock was held, succeeded after release")
 
 
 def test_state_bucket_keeps_previous_state_versions(deployed):
