@@ -7,6 +7,7 @@ The port defaults to ``EMULATOR_PORT`` (4599).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,7 +61,11 @@ def start(port: int, timeout_seconds: float = 30.0) -> int:
 
 def stop(port: int) -> bool:
     """Stop the emulator this project started on ``port``; True if one was running."""
-    pid_file = _pid_file(port)
+    return stop_process_group(_pid_file(port))
+
+
+def stop_process_group(pid_file: Path, grace_seconds: float = 5.0) -> bool:
+    """Terminate the detached process group whose leader's pid is in ``pid_file`` (then remove the file)."""
     if not pid_file.exists():
         return False
     pid = int(pid_file.read_text())
@@ -69,13 +74,17 @@ def stop(port: int) -> bool:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    for _ in range(50):
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our own child, or it lingers as a zombie
+            os.waitpid(pid, os.WNOHANG)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
         time.sleep(0.1)
-    os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
     return True
 
 

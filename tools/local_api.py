@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tools import stackctl
-from tools.emulator import HOST, PROJECT_DIR
+from tools.emulator import HOST, PROJECT_DIR, stop_process_group
 
 DEFAULT_PORT = 4600
 RUN_DIR = PROJECT_DIR / ".cache" / "local-api"
@@ -347,16 +347,7 @@ def start_background(port: int, timeout_seconds: float = 60.0) -> str:
 
 
 def stop_background(port: int) -> bool:
-    pid_file = _pid_file(port)
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text())
-    pid_file.unlink()
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
+    return stop_process_group(_pid_file(port))
 
 
 def main(argv: list[str] | None = None) -> int:
