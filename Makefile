@@ -21,7 +21,7 @@ export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CACHE)/jsii
 # jsii prints a banner on every run under Node 20 (end of life); the runtime still works with it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export EMULATOR_PORT ?= 4599
-export PATH := $(CACHE)/npm/node_modules/.bin:$(PATH)
+export PATH := $(CACHE)/npm/node_modules/.bin:$(CACHE)/pipenv/bin:$(PATH)
 
 PIPENV := $(CACHE)/pipenv/bin/pipenv
 PY := .venv/bin/python
