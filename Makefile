@@ -94,7 +94,8 @@ down: ## Destroy the local stack, stop the emulator and the local API, remove wh
 	@if [ -x $(PY) ]; then $(PY) -m tools.local_api stop >/dev/null; fi
 	@if [ -x $(PY) ] && $(PY) -m tools.emulator status >/dev/null 2>&1; then $(STACKCTL) down || true; fi
 	$(MAKE) emulator-stop
-	rm -rf .state/*-local.tfstate* cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator
+	rm -rf .state/*-local.tfstate* cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator \
+	       $(CACHE)/local-api
 
 test: setup ## Every test: unit, synth, terraform, checkov and emulator
 	$(PY) -m pytest -n 2 --dist loadgroup
