@@ -20,12 +20,14 @@ export TF_CLI_CONFIG_FILE := $(CACHE)/terraform.rc
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CACHE)/jsii
 # jsii prints a banner on every run under Node 20 (end of life); the runtime still works with it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export EMULATOR_PORT ?= 4599
 export PATH := $(CACHE)/npm/node_modules/.bin:$(CACHE)/pipenv/bin:$(PATH)
 
 PIPENV := $(CACHE)/pipenv/bin/pipenv
 PY := .venv/bin/python
 STACKCTL := $(PY) -m tools.stackctl
+# -O drops the provider bindings' per-call typeguard checks (tests keep them); bytecode is written so the
+# optimized .pyc of the provider modules are compiled once (see tools/fast_import.py).
+SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
 .PHONY: help setup cdktf-cli synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
         test-emulator lint bench emulator-start emulator-stop clean
@@ -57,13 +59,13 @@ cdktf-cli: ## Install the optional cdktf CLI project-locally (then `cdktf synth`
 	@echo "cdktf CLI: $(CACHE)/npm/node_modules/.bin/cdktf (on PATH inside make)"
 
 synth: setup ## Synthesize every stack into cdktf.out/
-	$(PY) main.py
+	$(SYNTH)
 
 validate: synth ## terraform init -backend=false + validate on every stack
 	$(STACKCTL) validate
 
 bootstrap: synth ## Create the remote-state bucket for ENV's account (BOOTSTRAP_ENV=$(ENV))
-	BOOTSTRAP_ENV=$(ENV) $(PY) main.py
+	BOOTSTRAP_ENV=$(ENV) $(SYNTH)
 	BOOTSTRAP_ENV=$(ENV) $(STACKCTL) apply bootstrap
 
 plan: synth ## terraform plan of ENV's stack (local, dev, prod)

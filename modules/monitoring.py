@@ -29,7 +29,7 @@ from constructs import Construct
 from modules.api import Api
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
-from modules.function import Function
+from modules.function import ALIAS_NAME, Function
 from modules.iam import document
 from modules.log_shipping import LogShipping
 from modules.validation import check_each, check_int_range, check_pattern, check_range, check_type
@@ -228,7 +228,7 @@ class Monitoring(Construct):
             metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
                 name=APP_ERROR_METRIC, namespace=fc.metrics_namespace, value="1", default_value="0"))
         self.specs = alarm_specs(
-            config, function_name=fc.name, alias="live", timeout_seconds=fc.timeout_seconds,
+            config, function_name=fc.name, alias=ALIAS_NAME, timeout_seconds=fc.timeout_seconds,
             reserved_concurrency=fc.reserved_concurrency, api_name=api.config.name, stage=api.config.stage_name,
             stream_names=tuple(shipping.stream_names.values()), metrics_namespace=fc.metrics_namespace,
             provisioned_concurrency=provisioned_concurrency)
@@ -309,7 +309,7 @@ def dashboard_body(specs: list[AlarmSpec], alarm_arns: list[str], *, function_na
             for p in ("p50", "p90", "p99")] + [
             _widget_metric("count", Metric(latency.namespace, "Count", latency.dimensions, "Sum"), True)]))
     if provisioned_concurrency:
-        alias = {"FunctionName": function_name, "Resource": f"{function_name}:live"}
+        alias = {"FunctionName": function_name, "Resource": f"{function_name}:{ALIAS_NAME}"}
         overview.append(_graph("Provisioned concurrency utilization", [
             _widget_metric("pcu", Metric("AWS/Lambda", "ProvisionedConcurrencyUtilization", alias, "Maximum"), True)]))
     per_alarm = []

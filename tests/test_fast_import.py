@@ -12,7 +12,9 @@ pytestmark = pytest.mark.slow
 
 def _synth(outdir, eager: bool) -> dict[str, bytes]:
     env = {**os.environ, "CDKTF_OUTDIR": str(outdir), "BASELINE_EAGER_IMPORT": "1" if eager else "0"}
-    subprocess.run([sys.executable, "main.py"], cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+    # The project's synth (`make synth`) runs with -O; the plain one is a naive eager import without it.
+    command = [sys.executable, "main.py"] if eager else [sys.executable, "-O", "main.py"]
+    subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
     return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
 
 

@@ -81,6 +81,7 @@ def test_source_code_hash_is_the_sha256_of_the_zip_it_ships(synth, prod):
     assert function["source_code_hash"] == digest
 
 
+@pytest.mark.slow  # two pip installs for the Lambda platform
 def test_bundle_is_reproducible_and_built_for_the_lambda_platform(tmp_path):
     first = bundle.build(FUNCTIONS / "api", FUNCTIONS / "requirements.txt", python_version="3.12",
                          architecture="arm64", cache_dir=tmp_path / "a")
@@ -99,6 +100,7 @@ def test_bundle_is_reproducible_and_built_for_the_lambda_platform(tmp_path):
     assert not [n for n in names if "__pycache__" in n or n.startswith("bin/")]
 
 
+@pytest.mark.slow
 def test_bundle_rebuilds_only_when_content_changes(tmp_path):
     source = tmp_path / "fn"
     source.mkdir()

@@ -8,6 +8,10 @@ that submodule. The resulting constructs are the same jsii classes, so the synth
 byte-identical to an eager import (``tests/test_fast_import.py`` proves it).
 
 Set ``BASELINE_EAGER_IMPORT=1`` to switch it off, e.g. to compare against a plain synth.
+
+``make synth`` also runs Python with ``-O``: every generated binding call otherwise resolves its type hints and
+runs typeguard on each argument (about half of construction time). The jsii kernel still checks every value
+against the assembly, and the tests run without ``-O``, so a wrong type still fails; only the message differs.
 """
 
 from __future__ import annotations
