@@ -119,6 +119,12 @@ class AlarmSpec:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+def _percent(key: str, title: str, meaning: str, part: Metric, total: Metric, *, threshold: float) -> AlarmSpec:
+    """A rate alarm: 100 * part / total by metric math, because AWS publishes the counts, not the rate."""
+    return AlarmSpec(key, title, meaning, {"part": part, "total": total}, threshold, "GreaterThanThreshold",
+                     "notBreaching", expression="IF(total > 0, 100 * part / total, 0)", unit="%")
+
+
 def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, timeout_seconds: int,
                 reserved_concurrency: int, api_name: str, stage: str, stream_names: tuple[str, ...],
                 metrics_namespace: str, provisioned_concurrency: bool) -> list[AlarmSpec]:
@@ -127,13 +133,10 @@ def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, tim
     fn_alias = {"FunctionName": function_name, "Resource": f"{function_name}:{alias}"}
     api = {"ApiName": api_name, "Stage": stage}
     specs = [
-        AlarmSpec(
-            "lambda-error-rate", "Lambda error rate (%)",
-            "More than the allowed share of invocations of the live alias end in an error.",
-            {"errors": Metric("AWS/Lambda", "Errors", fn_alias, "Sum"),
-             "invocations": Metric("AWS/Lambda", "Invocations", fn_alias, "Sum")},
-            config.lambda_error_rate_percent, "GreaterThanThreshold", "notBreaching",
-            expression="IF(invocations > 0, 100 * errors / invocations, 0)", unit="%"),
+        _percent("lambda-error-rate", "Lambda error rate (%)",
+                 "More than the allowed share of invocations of the live alias end in an error.",
+                 Metric("AWS/Lambda", "Errors", fn_alias, "Sum"), Metric("AWS/Lambda", "Invocations", fn_alias, "Sum"),
+                 threshold=config.lambda_error_rate_percent),
         AlarmSpec(
             "lambda-throttles", "Lambda throttles",
             "Invocations were refused because the function reached its reserved concurrency.",
@@ -151,20 +154,14 @@ def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, tim
             {"concurrency": Metric("AWS/Lambda", "ConcurrentExecutions", fn, "Maximum")},
             max(1, int(config.concurrency_fraction_of_reserved * reserved_concurrency)),
             "GreaterThanOrEqualToThreshold", "notBreaching"),
-        AlarmSpec(
-            "api-5xx-rate", "API 5XX rate (%)",
-            "The API answers with server errors: the function failed or API Gateway could not reach it.",
-            {"errors": Metric("AWS/ApiGateway", "5XXError", api, "Sum"),
-             "requests": Metric("AWS/ApiGateway", "Count", api, "Sum")},
-            config.api_5xx_rate_percent, "GreaterThanThreshold", "notBreaching",
-            expression="IF(requests > 0, 100 * errors / requests, 0)", unit="%"),
-        AlarmSpec(
-            "api-4xx-rate", "API 4XX rate (%)",
-            "Many requests are rejected: a client is broken, keys are wrong, or callers are being throttled.",
-            {"errors": Metric("AWS/ApiGateway", "4XXError", api, "Sum"),
-             "requests": Metric("AWS/ApiGateway", "Count", api, "Sum")},
-            config.api_4xx_rate_percent, "GreaterThanThreshold", "notBreaching",
-            expression="IF(requests > 0, 100 * errors / requests, 0)", unit="%"),
+        _percent("api-5xx-rate", "API 5XX rate (%)",
+                 "The API answers with server errors: the function failed or API Gateway could not reach it.",
+                 Metric("AWS/ApiGateway", "5XXError", api, "Sum"), Metric("AWS/ApiGateway", "Count", api, "Sum"),
+                 threshold=config.api_5xx_rate_percent),
+        _percent("api-4xx-rate", "API 4XX rate (%)",
+                 "Many requests are rejected: a client is broken, keys are wrong, or callers are being throttled.",
+                 Metric("AWS/ApiGateway", "4XXError", api, "Sum"), Metric("AWS/ApiGateway", "Count", api, "Sum"),
+                 threshold=config.api_4xx_rate_percent),
         AlarmSpec(
             "api-latency-p99", "API latency p99 (ms)",
             "The slowest 1 % of requests take longer than the latency objective.",

@@ -12,7 +12,7 @@ def test_alarms_exist_and_notify_the_topic(deployed):
         assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], alarm["AlarmName"]
         assert "Runbook: docs/RUNBOOK.md#" in alarm["AlarmDescription"]
     error_rate = next(a for a in alarms if a["AlarmName"].endswith("lambda-error-rate"))
-    assert {m["Id"] for m in error_rate["Metrics"]} == {"result", "errors", "invocations"}
+    assert {m["Id"] for m in error_rate["Metrics"]} == {"result", "part", "total"}
 
 
 def test_dashboard_is_readable_and_lists_the_alarms(deployed):
