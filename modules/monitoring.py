@@ -115,14 +115,13 @@ class AlarmSpec:
     comparison: str
     treat_missing_data: str
     expression: str | None = None
-    unit: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
 def _percent(key: str, title: str, meaning: str, part: Metric, total: Metric, *, threshold: float) -> AlarmSpec:
     """A rate alarm: 100 * part / total by metric math, because AWS publishes the counts, not the rate."""
     return AlarmSpec(key, title, meaning, {"part": part, "total": total}, threshold, "GreaterThanThreshold",
-                     "notBreaching", expression="IF(total > 0, 100 * part / total, 0)", unit="%")
+                     "notBreaching", expression="IF(total > 0, 100 * part / total, 0)")
 
 
 def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, timeout_seconds: int,
@@ -147,7 +146,7 @@ def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, tim
             f"The slowest 1 % of invocations approach the {timeout_seconds} s timeout.",
             {"duration": Metric("AWS/Lambda", "Duration", fn_alias, "p99")},
             round(config.duration_p99_fraction_of_timeout * timeout_seconds * 1000, 3),
-            "GreaterThanThreshold", "notBreaching", unit="ms"),
+            "GreaterThanThreshold", "notBreaching"),
         AlarmSpec(
             "lambda-concurrency", "Lambda concurrent executions",
             f"Concurrency is close to the reserved {reserved_concurrency}; the next burst will be throttled.",
@@ -166,7 +165,7 @@ def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, tim
             "api-latency-p99", "API latency p99 (ms)",
             "The slowest 1 % of requests take longer than the latency objective.",
             {"latency": Metric("AWS/ApiGateway", "Latency", api, "p99")},
-            config.api_latency_p99_ms, "GreaterThanThreshold", "notBreaching", unit="ms"),
+            config.api_latency_p99_ms, "GreaterThanThreshold", "notBreaching"),
         AlarmSpec(
             "application-errors", "Application errors",
             "The function logged records at level ERROR (an unexpected exception or a failed dependency).",
@@ -180,7 +179,7 @@ def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, tim
                 "Log records wait in Firehose longer than allowed: delivery to the archive bucket is failing.",
                 {"freshness": Metric("AWS/Firehose", "DeliveryToS3.DataFreshness", {"DeliveryStreamName": stream},
                                      "Maximum")},
-                config.log_delivery_freshness_seconds, "GreaterThanThreshold", "notBreaching", unit="s",
+                config.log_delivery_freshness_seconds, "GreaterThanThreshold", "notBreaching",
                 extra={"runbook": "log-delivery-freshness"}),
             AlarmSpec(
                 f"log-delivery-success-{stream}", f"Log delivery success ratio: {stream}",

@@ -141,23 +141,29 @@ def state_objects(bucket: str, stack_name: str) -> list[str]:
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
-def find_archived(bucket: str, needle: str, *, prefix: str = "logs/", timeout_seconds: float = 30.0) -> str | None:
-    """The key of the first archive object whose (gunzipped) content contains ``needle``."""
+def archived_texts(bucket: str, prefix: str, seen: set[str]):
+    """Yield ``(key, gunzipped text)`` of each archive object under ``prefix`` not yet in ``seen`` (then adds it)."""
     import gzip
-    import time
 
     s3 = emulator_client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"] not in seen:
+                seen.add(item["Key"])
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                yield item["Key"], gzip.decompress(body).decode("utf-8", "replace")
+
+
+def find_archived(bucket: str, needle: str, *, prefix: str = "logs/", timeout_seconds: float = 30.0) -> str | None:
+    """The key of the first archive object whose (gunzipped) content contains ``needle``."""
+    import time
+
     deadline = time.monotonic() + timeout_seconds
     seen: set[str] = set()
     while time.monotonic() < deadline:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                if item["Key"] in seen:
-                    continue
-                seen.add(item["Key"])
-                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                if needle in gzip.decompress(body).decode("utf-8", "replace"):
-                    return item["Key"]
+        for key, text in archived_texts(bucket, prefix, seen):
+            if needle in text:
+                return key
         time.sleep(0.5)
     return None
 

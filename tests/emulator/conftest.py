@@ -38,8 +38,6 @@ class Deployed:
     """The applied local stack: its outputs, the bootstrap's outputs, and emulator clients."""
 
     port: int
-    endpoint: str
-    outdir: Path
     outputs: dict[str, object]
     bootstrap: dict[str, object]
 
@@ -60,8 +58,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         synthesize(work / "cdktf.out", environ)
         stackctl.apply("bootstrap", capture=True)
         stackctl.apply("local", capture=True)
-        yield Deployed(port, f"http://127.0.0.1:{port}", work / "cdktf.out", stackctl.outputs("local"),
-                       stackctl.outputs("bootstrap"))
+        yield Deployed(port, stackctl.outputs("local"), stackctl.outputs("bootstrap"))
         # Part of the contract: the local stack destroys cleanly (a failure here is reported as an error).
         stackctl.destroy("local", capture=True)
         assert not stackctl.emulator_client("lambda").list_functions()["Functions"]

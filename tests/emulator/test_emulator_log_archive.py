@@ -1,19 +1,19 @@
 """A structured log line written to a subscribed group lands in the versioned, KMS-encrypted archive."""
 
-import gzip
 import json
 import time
 import uuid
 
 import pytest
 
+from tools import stackctl
+
 FUNCTION_GROUP = "/aws/lambda/serverless-app-local-api"
 
 
-def _archived_lines(s3, bucket: str, prefix: str) -> list[str]:
+def _archived_lines(bucket: str, prefix: str, seen: set[str]) -> list[str]:
     lines = []
-    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-        text = gzip.decompress(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()).decode()
+    for _, text in stackctl.archived_texts(bucket, prefix, seen):
         try:  # the emulator stores CloudWatch Logs envelopes; AWS stores the extracted lines
             lines += [event["message"] for event in json.loads(text)["logEvents"]]
         except (ValueError, KeyError):
@@ -22,7 +22,7 @@ def _archived_lines(s3, bucket: str, prefix: str) -> list[str]:
 
 
 def test_log_events_reach_the_archive_bucket(deployed):
-    logs, s3 = deployed.client("logs"), deployed.client("s3")
+    logs = deployed.client("logs")
     marker = uuid.uuid4().hex
     stream = f"test-{marker}"
     logs.create_log_stream(logGroupName=FUNCTION_GROUP, logStreamName=stream)
@@ -32,9 +32,9 @@ def test_log_events_reach_the_archive_bucket(deployed):
     bucket = deployed.outputs["log_bucket_name"]
     prefix = "logs/lambda/serverless-app-local-api/"
     deadline = time.monotonic() + 20
-    found = []
+    found, seen = [], set()
     while time.monotonic() < deadline and len(found) < 3:
-        found = [json.loads(line) for line in _archived_lines(s3, bucket, prefix) if marker in line]
+        found += [json.loads(line) for line in _archived_lines(bucket, prefix, seen) if marker in line]
         time.sleep(0.5)
     assert sorted(record["n"] for record in found) == [0, 1, 2]
 
