@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from cdktf import App
-
-import environments
-from modules import policy
-from modules.bootstrap_stack import BootstrapStack
-from modules.service_stack import ServiceStack
 from tools import fast_import
+
+fast_import.install()  # before `import cdktf` starts the jsii runtime (see tools/fast_import.py)
+
+from cdktf import App  # noqa: E402
+
+import environments  # noqa: E402
+from modules import policy  # noqa: E402
+from modules.bootstrap_stack import BootstrapStack  # noqa: E402
+from modules.service_stack import ServiceStack  # noqa: E402
 
 
 def build_app(outdir: str | None = None) -> App:

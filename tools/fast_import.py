@@ -7,7 +7,12 @@ assembly loader. :func:`install` registers a bare package object for the provide
 that submodule. The resulting constructs are the same jsii classes, so the synthesized JSON is
 byte-identical to an eager import (``tests/test_fast_import.py`` proves it).
 
-Set ``BASELINE_EAGER_IMPORT=1`` to switch it off, e.g. to compare against a plain synth.
+The jsii runtime (node) has the same problem: requiring the provider's assembly runs its ``lib/index.js``, which
+requires every resource module. :func:`install` therefore preloads ``fast_import.cjs`` into node through
+``NODE_OPTIONS``, which makes each export of that index load on first use. Node starts with the first jsii import
+(``import cdktf``), so ``install`` must run before it; entry points call it first.
+
+Set ``BASELINE_EAGER_IMPORT=1`` to switch both off, e.g. to compare against a plain synth.
 
 ``make synth`` also runs Python with ``-O``: every generated binding call otherwise resolves its type hints and
 runs typeguard on each argument (about half of construction time). The jsii kernel still checks every value
@@ -25,6 +30,7 @@ from pathlib import Path
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
+NODE_PRELOAD = Path(__file__).resolve().with_suffix(".cjs")
 
 
 def install() -> bool:
@@ -36,6 +42,7 @@ def install() -> bool:
     spec = importlib.util.find_spec(PROVIDER_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"{PROVIDER_PACKAGE} is not installed; run `make setup`")
+    _preload_into_node()
     package = types.ModuleType(PROVIDER_PACKAGE)
     package.__path__ = list(spec.submodule_search_locations)
     package.__spec__ = spec
@@ -54,6 +61,13 @@ def settle() -> None:
     if _state.pop("installed", False):
         gc.freeze()
         gc.enable()
+
+
+def _preload_into_node() -> None:
+    quoted = '"' + str(NODE_PRELOAD).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    options = os.environ.get("NODE_OPTIONS", "")
+    if quoted not in options:
+        os.environ["NODE_OPTIONS"] = f"{options} --require {quoted}".strip()
 
 
 _state: dict[str, bool] = {}
