@@ -6,9 +6,11 @@
 // class by walking that exports object (closure.s3Bucket.S3Bucket), so each line is turned into a getter that
 // requires its module on first access. Lines of any other shape are left as they are; a barrel with none of them
 // (another provider layout) loads eagerly, as without this file.
-if (!globalThis.__cdktfLazyProviderIndex && process.env.BASELINE_EAGER_IMPORT !== "1") {
+const Module = require("module");
+// Module._extensions is CommonJS's long-standing loader table; should a node release drop it, loading stays eager.
+const hookable = typeof Module._extensions?.[".js"] === "function";
+if (hookable && !globalThis.__cdktfLazyProviderIndex && process.env.BASELINE_EAGER_IMPORT !== "1") {
   globalThis.__cdktfLazyProviderIndex = true;
-  const Module = require("module");
   const fs = require("fs");
 
   const BARREL = /[\\/]@cdktf[\\/]provider-[^\\/]+[\\/](?:.+[\\/])?lib[\\/]index\.js$/;
