@@ -26,11 +26,11 @@ PIPENV := $(CACHE)/pipenv/bin/pipenv
 PY := .venv/bin/python
 STACKCTL := $(PY) -m tools.stackctl
 # -O drops the provider bindings' per-call typeguard checks (tests keep them); bytecode is written so the
-# optimized .pyc of the provider modules are compiled once (see tools/fast_import.py).
+# optimized .pyc of the provider modules are compiled once (see synth/fast_import.py).
 SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
 .PHONY: help setup cdktf-cli synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
-        test-emulator lint bench emulator-start emulator-stop clean
+        test-emulator lint format docs bench emulator-start emulator-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -80,21 +80,20 @@ destroy: synth ## terraform destroy of ENV's stack
 drift: synth ## Report drift between ENV's state and what is deployed (exit 2 on drift)
 	$(STACKCTL) drift $(ENV)
 
-emulator-start: setup ## Start the local AWS emulator on EMULATOR_PORT
+emulator-start: synth ## Start the local AWS emulator on EMULATOR_PORT (the port the local stack points at)
 	$(PY) -m tools.emulator start
 
 emulator-stop: ## Stop the local AWS emulator
-	@if [ -x $(PY) ]; then $(PY) -m tools.emulator stop; fi
+	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.emulator stop; fi
 
-up: emulator-start synth ## Emulator + bootstrap + deploy the local stack, print its outputs, call the API
-	$(STACKCTL) up
+up: synth emulator-start ## Emulator + bootstrap + deploy the local stack, print its outputs, call the API
+	$(PY) -m tools.devloop up
 
 serve: setup ## Run the local API (packaged handler behind an API Gateway-like HTTP server)
 	$(PY) -m tools.local_api
 
 down: ## Destroy the local stack, stop the emulator and the local API, remove what `up` made
-	@if [ -x $(PY) ]; then $(PY) -m tools.local_api stop >/dev/null; fi
-	@if [ -x $(PY) ] && $(PY) -m tools.emulator status >/dev/null 2>&1; then $(STACKCTL) down || true; fi
+	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.devloop down || true; fi
 	$(MAKE) emulator-stop
 	rm -rf .state/*-local.tfstate* cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator \
 	       $(CACHE)/local-api
@@ -108,8 +107,16 @@ test-unit: setup ## The fast inner loop: no terraform, no emulator
 test-emulator: setup ## Only the tests that apply to the emulator
 	$(PY) -m pytest -m emulator
 
-lint: setup ## ruff
+lint: setup ## ruff check and ruff format --check
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup ## Format every Python file (ruff format) and apply ruff's safe fixes
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+docs: setup ## Regenerate the README's module reference from the docstrings in modules/
+	$(PY) -m tools.reference
 
 bench: setup ## Measure synth, tests, apply, handler and log cost; writes docs/BENCHMARKS.md
 	$(PY) -m tools.bench

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from tools import fast_import
+from synth import fast_import
 
-fast_import.install()  # before `import cdktf` starts the jsii runtime (see tools/fast_import.py)
+fast_import.install()  # before `import cdktf` starts the jsii runtime (see synth/fast_import.py)
 
 from cdktf import App  # noqa: E402
 
-import environments  # noqa: E402
-from modules import policy  # noqa: E402
-from modules.bootstrap_stack import BootstrapStack  # noqa: E402
-from modules.service_stack import ServiceStack  # noqa: E402
+from stacks import environments, policy  # noqa: E402
+from stacks.bootstrap import BootstrapStack  # noqa: E402
+from stacks.service import ServiceStack  # noqa: E402
 
 
 def build_app(outdir: str | None = None) -> App:
-    """Compose all stacks; raises ``ValueError`` (naming the field) before anything is written."""
+    """Compose all stacks; raises ``ConfigError`` (naming every bad field) before anything is written."""
     configs = environments.load()
     app = App(outdir=outdir) if outdir else App()
     for config in configs.values():

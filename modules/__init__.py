@@ -1,5 +1,5 @@
-"""Reusable constructs, one concern per file. Importing the package enables the lean provider import."""
+"""Reusable constructs, one concern per file, each with a frozen, validated config dataclass beside it.
 
-from tools import fast_import
-
-fast_import.install()
+Modules import only ``modules.*``, cdktf, constructs and the provider bindings: never the stacks, the synth
+machinery, the functions or the tooling (``tests/test_architecture.py`` checks it).
+"""

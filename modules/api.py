@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
@@ -29,16 +31,16 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from functions.api.events import EVENT_SCHEMA
 from modules.function import Function
 from modules.iam import trust
 from modules.log_shipping import LogShipping
-from modules.validation import check_int_range, check_pattern, check_range, check_type, fail
+from modules.validation import Checks
 
 # API Gateway's default account-level limits in us-east-1 (raise them with a quota request, then here).
 ACCOUNT_RATE_LIMIT = 10_000
@@ -46,16 +48,29 @@ ACCOUNT_BURST_LIMIT = 5_000
 # A usage-plan quota must last at least this long at the plan's full rate, or the plan is a trap.
 QUOTA_MIN_FULL_RATE_SECONDS = 3600
 
-ACCESS_LOG_FORMAT = json.dumps({
-    "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
-    "ip": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
-    "apiKeyId": "$context.identity.apiKeyId", "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "path": "$context.path",
-    "status": "$context.status", "protocol": "$context.protocol", "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency", "integrationLatency": "$context.integrationLatency",
-    "integrationStatus": "$context.integration.status", "xrayTraceId": "$context.xrayTraceId",
-    "errorMessage": "$context.error.message", "wafResponseCode": "$context.wafResponseCode",
-}, separators=(",", ":"))
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationStatus": "$context.integration.status",
+        "xrayTraceId": "$context.xrayTraceId",
+        "errorMessage": "$context.error.message",
+        "wafResponseCode": "$context.wafResponseCode",
+    },
+    separators=(",", ":"),
+)
 
 # Routes the API declares; anything else reaches the function through {proxy+} and gets its 404/405.
 ROUTES = (("health", "GET"), ("events", "POST"))
@@ -63,145 +78,282 @@ ROUTES = (("health", "GET"), ("events", "POST"))
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """The REST API's limits and switches.
-
-    - ``name`` and ``stage_name`` (default ``v1``).
-    - ``throttle_rate_limit`` (default 100 requests/s) and ``throttle_burst_limit`` (default 200): the stage's
-      ceiling for all callers together; at most the account's 10,000/s and 5,000 burst.
-    - ``usage_plan_rate_limit`` (default 50/s), ``usage_plan_burst_limit`` (default 100) and
-      ``usage_plan_quota_per_day`` (default 5,000,000): per API key; the quota must last at least an hour at
-      the plan's full rate.
-    - ``manage_account_cloudwatch_role`` (default True): set the account-wide API Gateway logging role. It is one
-      setting per account and region; turn it off where another stack already owns it.
-    """
+    """The REST API's limits and switches; API keys, request validation and access logging are not optional."""
 
     name: str
+    """Name of the REST API (1-64 of A-Z, a-z, 0-9, '-', '_')."""
     stage_name: str = "v1"
+    """The stage, first segment of every URL path (default ``v1``)."""
     throttle_rate_limit: float = 100
+    """Steady requests per second the stage admits from all callers together (1..10,000, the account's default
+    limit; default 100)."""
     throttle_burst_limit: int = 200
+    """Burst the stage admits (1..5,000; default 200)."""
     usage_plan_rate_limit: float = 50
+    """Requests per second per API key (1..throttle_rate_limit; default 50)."""
     usage_plan_burst_limit: int = 100
+    """Burst per API key (1..throttle_burst_limit; default 100)."""
     usage_plan_quota_per_day: int = 5_000_000
+    """Requests per API key per day (default 5,000,000); must last at least an hour at the plan's full rate."""
     manage_account_cloudwatch_role: bool = True
+    """Set the account-wide API Gateway logging role (default on). It is one setting per account and region;
+    turn it off where another stack already owns it."""
 
     def __post_init__(self) -> None:
-        check_pattern("api.name", self.name, r"[A-Za-z0-9_-]{1,64}", "1-64 characters of A-Z, a-z, 0-9, '-', '_'")
-        check_pattern("api.stage_name", self.stage_name, r"[A-Za-z0-9_]{1,64}", "1-64 of A-Z, a-z, 0-9, '_'")
-        check_range("api.throttle_rate_limit", self.throttle_rate_limit, 1, ACCOUNT_RATE_LIMIT, "requests/s")
-        check_int_range("api.throttle_burst_limit", self.throttle_burst_limit, 1, ACCOUNT_BURST_LIMIT, "requests")
-        check_range("api.usage_plan_rate_limit", self.usage_plan_rate_limit, 1, self.throttle_rate_limit,
-                    "requests/s (at most the stage's throttle_rate_limit)")
-        check_int_range("api.usage_plan_burst_limit", self.usage_plan_burst_limit, 1, self.throttle_burst_limit,
-                        "requests (at most the stage's throttle_burst_limit)")
-        check_type("api.usage_plan_quota_per_day", self.usage_plan_quota_per_day, int)
-        floor = int(self.usage_plan_rate_limit * QUOTA_MIN_FULL_RATE_SECONDS)
-        if self.usage_plan_quota_per_day < floor:
+        checks = Checks("api")
+        checks.pattern("name", self.name, r"[A-Za-z0-9_-]{1,64}", "1-64 characters of A-Z, a-z, 0-9, '-', '_'")
+        checks.pattern("stage_name", self.stage_name, r"[A-Za-z0-9_]{1,64}", "1-64 of A-Z, a-z, 0-9, '_'")
+        rate = checks.range("throttle_rate_limit", self.throttle_rate_limit, 1, ACCOUNT_RATE_LIMIT, "requests/s")
+        burst = checks.int_range("throttle_burst_limit", self.throttle_burst_limit, 1, ACCOUNT_BURST_LIMIT, "requests")
+        plan_rate = rate and checks.range(
+            "usage_plan_rate_limit",
+            self.usage_plan_rate_limit,
+            1,
+            self.throttle_rate_limit,
+            "requests/s (at most the stage's throttle_rate_limit)",
+        )
+        if burst:
+            checks.int_range(
+                "usage_plan_burst_limit",
+                self.usage_plan_burst_limit,
+                1,
+                self.throttle_burst_limit,
+                "requests (at most the stage's throttle_burst_limit)",
+            )
+        if checks.type("usage_plan_quota_per_day", self.usage_plan_quota_per_day, int) and plan_rate:
+            floor = int(self.usage_plan_rate_limit * QUOTA_MIN_FULL_RATE_SECONDS)
             seconds = self.usage_plan_quota_per_day / self.usage_plan_rate_limit
-            raise fail("api.usage_plan_quota_per_day", self.usage_plan_quota_per_day,
-                       f">= {floor}: at the plan's {self.usage_plan_rate_limit:g} requests/s this quota runs dry in "
-                       f"{seconds:,.0f} s; it must last at least {QUOTA_MIN_FULL_RATE_SECONDS} s at full rate")
-        check_type("api.manage_account_cloudwatch_role", self.manage_account_cloudwatch_role, bool)
+            checks.that(
+                self.usage_plan_quota_per_day >= floor,
+                "usage_plan_quota_per_day",
+                self.usage_plan_quota_per_day,
+                f">= {floor}: at the plan's {self.usage_plan_rate_limit:g} requests/s this quota runs dry in "
+                f"{seconds:,.0f} s; it must last at least {QUOTA_MIN_FULL_RATE_SECONDS} s at full rate",
+            )
+        checks.type("manage_account_cloudwatch_role", self.manage_account_cloudwatch_role, bool)
+        checks.done()
 
 
 class Api(Construct):
-    """Exposes ``rest_api``, ``stage``, ``deployment``, ``usage_plan``, ``api_key``, ``access_log_group`` and
-    ``execution_log_group``; ``url`` is the stage's invoke URL."""
+    """A regional REST API in front of a function's ``live`` alias: every method keyed, the stage throttled,
+    JSON access logs and execution logs shipped to the archive, request bodies validated."""
 
-    def __init__(self, scope: Construct, id: str, *, config: ApiConfig, function: Function,
-                 shipping: LogShipping, account_id: str) -> None:
+    rest_api: ApiGatewayRestApi
+    """The REST API (REGIONAL endpoint)."""
+    deployment: ApiGatewayDeployment
+    """The current deployment; replaced whenever the API's definition changes."""
+    stage: ApiGatewayStage
+    """The stage: tracing, access logs, the deployment it serves."""
+    usage_plan: ApiGatewayUsagePlan
+    """Per-key throttle and daily quota."""
+    api_key: ApiGatewayApiKey
+    """The default API key (send it as ``x-api-key``)."""
+    access_log_group: CloudwatchLogGroup
+    """JSON access lines, one per request."""
+    execution_log_group: CloudwatchLogGroup
+    """API Gateway's execution errors, created before API Gateway would create it unencrypted."""
+    account: ApiGatewayAccount | None
+    """The account-wide logging role setting, when ``manage_account_cloudwatch_role``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: ApiConfig,
+        function: Function,
+        request_schema: Mapping[str, Any],
+        shipping: LogShipping,
+        account_id: str,
+    ) -> None:
         super().__init__(scope, id)
-        self.config = config
+        self._config = config
         self.rest_api = ApiGatewayRestApi(
-            self, "rest_api", name=config.name, api_key_source="HEADER",
-            description="Serverless API baseline", endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(
-                types=["REGIONAL"]),
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
+            self,
+            "rest_api",
+            name=config.name,
+            api_key_source="HEADER",
+            description="Serverless API baseline",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
         api_id = self.rest_api.id
-        model = ApiGatewayModel(self, "event_model", rest_api_id=api_id, name="Event",
-                                content_type="application/json", schema=json.dumps(EVENT_SCHEMA, sort_keys=True))
+        model = ApiGatewayModel(
+            self,
+            "event_model",
+            rest_api_id=api_id,
+            name="Event",
+            content_type="application/json",
+            schema=json.dumps(request_schema, sort_keys=True),
+        )
         # Routes that declare a body validate it against the model; the others validate their parameters.
-        body_validator = ApiGatewayRequestValidator(self, "body_validator", rest_api_id=api_id, name="body",
-                                                    validate_request_body=True, validate_request_parameters=True)
-        params_validator = ApiGatewayRequestValidator(self, "params_validator", rest_api_id=api_id, name="params",
-                                                      validate_request_body=False, validate_request_parameters=True)
+        body_validator = ApiGatewayRequestValidator(
+            self,
+            "body_validator",
+            rest_api_id=api_id,
+            name="body",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        params_validator = ApiGatewayRequestValidator(
+            self,
+            "params_validator",
+            rest_api_id=api_id,
+            name="params",
+            validate_request_body=False,
+            validate_request_parameters=True,
+        )
         invoke_uri = function.alias.invoke_arn
         parts: list = []
         targets = [("root", self.rest_api.root_resource_id, "ANY")]
         for path, method in ROUTES:
-            resource = ApiGatewayResource(self, f"{path}_resource", rest_api_id=api_id,
-                                          parent_id=self.rest_api.root_resource_id, path_part=path)
+            resource = ApiGatewayResource(
+                self, f"{path}_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part=path
+            )
             targets.append((path, resource.id, method))
             parts.append(resource.id)
-        proxy = ApiGatewayResource(self, "proxy_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id,
-                                   path_part="{proxy+}")
+        proxy = ApiGatewayResource(
+            self, "proxy_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="{proxy+}"
+        )
         targets.append(("proxy", proxy.id, "ANY"))
         parts.append(proxy.id)
         for name, resource_id, http_method in targets:
             validated = name == "events"
             method = ApiGatewayMethod(
-                self, f"{name}_method", rest_api_id=api_id, resource_id=resource_id, http_method=http_method,
-                authorization="NONE", api_key_required=True,
+                self,
+                f"{name}_method",
+                rest_api_id=api_id,
+                resource_id=resource_id,
+                http_method=http_method,
+                authorization="NONE",
+                api_key_required=True,
                 request_validator_id=(body_validator if validated else params_validator).id,
-                request_models={"application/json": model.name} if validated else None)
+                request_models={"application/json": model.name} if validated else None,
+            )
             integration = ApiGatewayIntegration(
-                self, f"{name}_integration", rest_api_id=api_id, resource_id=resource_id,
-                http_method=method.http_method, type="AWS_PROXY", integration_http_method="POST", uri=invoke_uri)
+                self,
+                f"{name}_integration",
+                rest_api_id=api_id,
+                resource_id=resource_id,
+                http_method=method.http_method,
+                type="AWS_PROXY",
+                integration_http_method="POST",
+                uri=invoke_uri,
+            )
             parts += [method.id, integration.id, integration.uri]
         responses = self._gateway_responses(api_id)
         parts += [r.id for r in responses]
-        static = {"routes": ROUTES, "schema": EVENT_SCHEMA, "responses": _GATEWAY_RESPONSES}
+        static = {"routes": ROUTES, "schema": request_schema, "responses": _GATEWAY_RESPONSES}
         definition_hash = hashlib.sha256(json.dumps(static, sort_keys=True).encode()).hexdigest()
         self.deployment = ApiGatewayDeployment(
-            self, "deployment", rest_api_id=api_id,
+            self,
+            "deployment",
+            rest_api_id=api_id,
             # Any change to the API's definition yields a new deployment; the stage then moves to it.
             triggers={"redeployment": Fn.sha1(Fn.jsonencode([definition_hash, *parts]))},
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-        LambdaPermission(self, "invoke_permission", statement_id="AllowThisApiOnly", action="lambda:InvokeFunction",
-                         function_name=function.function.function_name, qualifier=function.alias.name,
-                         principal="apigateway.amazonaws.com", source_arn=f"{self.rest_api.execution_arn}/*")
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        LambdaPermission(
+            self,
+            "invoke_permission",
+            statement_id="AllowThisApiOnly",
+            action="lambda:InvokeFunction",
+            function_name=function.lambda_function.function_name,
+            qualifier=function.alias.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.rest_api.execution_arn}/*",
+        )
         self.account = self._account_logging_role(account_id) if config.manage_account_cloudwatch_role else None
-        self.access_log_group = shipping.log_group(self, "access_logs", name=f"/aws/apigateway/{config.name}/access",
-                                                   source=f"apigateway/{config.name}/access")
+        self.access_log_group = shipping.log_group(
+            self, "access_logs", name=f"/aws/apigateway/{config.name}/access", source=f"apigateway/{config.name}/access"
+        )
         # API Gateway would create this group itself, unencrypted and unshipped; creating it first prevents that.
         self.execution_log_group = shipping.log_group(
-            self, "execution_logs", name=f"API-Gateway-Execution-Logs_{api_id}/{config.stage_name}",
-            source=f"apigateway/{config.name}/execution")
+            self,
+            "execution_logs",
+            name=f"API-Gateway-Execution-Logs_{api_id}/{config.stage_name}",
+            source=f"apigateway/{config.name}/execution",
+        )
         self.stage = ApiGatewayStage(
-            self, "stage", rest_api_id=api_id, stage_name=config.stage_name, deployment_id=self.deployment.id,
+            self,
+            "stage",
+            rest_api_id=api_id,
+            stage_name=config.stage_name,
+            deployment_id=self.deployment.id,
             xray_tracing_enabled=True,
-            access_log_settings=ApiGatewayStageAccessLogSettings(destination_arn=self.access_log_group.arn,
-                                                                  format=ACCESS_LOG_FORMAT),
-            depends_on=[x for x in (self.account, self.execution_log_group) if x is not None])
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
+            ),
+            depends_on=[x for x in (self.account, self.execution_log_group) if x is not None],
+        )
         ApiGatewayMethodSettings(
-            self, "method_settings", rest_api_id=api_id, stage_name=self.stage.stage_name, method_path="*/*",
+            self,
+            "method_settings",
+            rest_api_id=api_id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True, logging_level="ERROR", data_trace_enabled=False,
-                throttling_rate_limit=config.throttle_rate_limit, throttling_burst_limit=config.throttle_burst_limit))
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+                throttling_rate_limit=config.throttle_rate_limit,
+                throttling_burst_limit=config.throttle_burst_limit,
+            ),
+        )
         self.usage_plan = ApiGatewayUsagePlan(
-            self, "usage_plan", name=f"{config.name}-default",
+            self,
+            "usage_plan",
+            name=f"{config.name}-default",
             api_stages=[ApiGatewayUsagePlanApiStages(api_id=api_id, stage=self.stage.stage_name)],
             throttle_settings=ApiGatewayUsagePlanThrottleSettings(
-                rate_limit=config.usage_plan_rate_limit, burst_limit=config.usage_plan_burst_limit),
-            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=config.usage_plan_quota_per_day, period="DAY"))
+                rate_limit=config.usage_plan_rate_limit, burst_limit=config.usage_plan_burst_limit
+            ),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=config.usage_plan_quota_per_day, period="DAY"),
+        )
         self.api_key = ApiGatewayApiKey(self, "api_key", name=f"{config.name}-default", enabled=True)
-        ApiGatewayUsagePlanKey(self, "usage_plan_key", key_id=self.api_key.id, key_type="API_KEY",
-                               usage_plan_id=self.usage_plan.id)
-        self.url = self.stage.invoke_url
+        ApiGatewayUsagePlanKey(
+            self, "usage_plan_key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=self.usage_plan.id
+        )
+
+    @property
+    def url(self) -> str:
+        """The stage's invoke URL (a token)."""
+        return self.stage.invoke_url
+
+    @property
+    def name(self) -> str:
+        """The REST API's name (a plain string: the ``ApiName`` metric dimension)."""
+        return self._config.name
+
+    @property
+    def stage_name(self) -> str:
+        return self._config.stage_name
 
     def _account_logging_role(self, account_id: str) -> ApiGatewayAccount:
-        role = IamRole(self, "cloudwatch_role", name=f"{self.config.name}-apigw-cloudwatch",
-                       assume_role_policy=trust("apigateway.amazonaws.com",
-                                                {"StringEquals": {"aws:SourceAccount": account_id}}))
+        role = IamRole(
+            self,
+            "cloudwatch_role",
+            name=f"{self._config.name}-apigw-cloudwatch",
+            assume_role_policy=trust("apigateway.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account_id}}),
+        )
         attachment = IamRolePolicyAttachment(
-            self, "cloudwatch_role_policy", role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            self,
+            "cloudwatch_role_policy",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        )
         return ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn, depends_on=[attachment])
 
     def _gateway_responses(self, api_id: str) -> list[ApiGatewayGatewayResponse]:
         return [
-            ApiGatewayGatewayResponse(self, f"response_{kind.lower()}", rest_api_id=api_id, response_type=kind,
-                                      status_code=status,
-                                      response_templates={"application/json": template})
+            ApiGatewayGatewayResponse(
+                self,
+                f"response_{kind.lower()}",
+                rest_api_id=api_id,
+                response_type=kind,
+                status_code=status,
+                response_templates={"application/json": template},
+            )
             for kind, status, template in _GATEWAY_RESPONSES
         ]
 
@@ -209,8 +361,11 @@ class Api(Construct):
 # Errors raised by API Gateway itself (no key, throttled, body rejected) answer in the same JSON shape as the
 # function's. A body that fails the model is a 422, like the function's own schema errors.
 _GATEWAY_RESPONSES = (
-    ("BAD_REQUEST_BODY", "422",
-     '{"error":"validation_failed","message":"$util.escapeJavaScript($context.error.validationErrorString)"}'),
+    (
+        "BAD_REQUEST_BODY",
+        "422",
+        '{"error":"validation_failed","message":"$util.escapeJavaScript($context.error.validationErrorString)"}',
+    ),
     ("DEFAULT_4XX", None, '{"error":"request_rejected","message":$context.error.messageString}'),
     ("DEFAULT_5XX", None, '{"error":"gateway_error","message":$context.error.messageString}'),
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
@@ -25,131 +26,241 @@ from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
 from modules.log_shipping import LogShipping
-from modules.validation import check_choice, check_each, check_int_range, check_pattern, check_type, fail
-from tools import bundle
+from modules.validation import Checks
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIMES = {"python3.12": "3.12", "python3.13": "3.13"}
+ARCHITECTURES = ("arm64", "x86_64")
 ALIAS_NAME = "live"
 # Set by Lambda itself; a function that sets one is rejected by the Lambda API at deploy time.
-RESERVED_ENVIRONMENT = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
+RESERVED_ENVIRONMENT = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
 
 
 @dataclass(frozen=True)
-class FunctionConfig:
-    """The function's tunables.
+class LambdaCode:
+    """A built deployment package: what the stack hands the construct (cf. ``lambda.Code.fromAsset`` in CDK)."""
 
-    - ``name``: function name (1-64 of A-Z, a-z, 0-9, '-', '_').
-    - ``source``: package under ``functions/`` (default ``api``); ``handler`` its entry point.
-    - ``runtime`` (default python3.12) and ``architecture`` (default arm64: cheaper per GB-second).
-    - ``memory_size_mb`` (default 256, 128..10240) and ``timeout_seconds`` (default 10, 1..29: API Gateway
-      gives up on an integration after 29 s, so a longer timeout only burns concurrency).
-    - ``reserved_concurrency`` (default 50, 1..1000): the most concurrent executions this function may take
-      from the account, and a guarantee it always has them.
-    - ``service_name``, ``metrics_namespace``, ``log_level`` (default INFO) and ``environment`` (extra variables;
-      Lambda's reserved names are refused).
-    - ``async_retry_attempts`` (default 2) and ``async_max_event_age_seconds`` (default 3600) for any
-      asynchronous invocation; failures after that land in the dead-letter queue.
-    - ``ignore_changes`` (default none): function arguments Terraform should not compare after creation. Only
-      the local emulator needs it: it does not return some settings, so every plan would re-add them.
-    """
+    zip_path: Path
+    """The zip on disk; the construct stages it as a Terraform asset."""
+    sha256_base64: str
+    """Base64 SHA-256 of the zip: what Lambda reports as ``CodeSha256`` and ``source_code_hash`` expects."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """The function's tunables; tracing, the encrypted environment, the DLQ and the alias are not."""
 
     name: str
+    """Function name (1-64 of A-Z, a-z, 0-9, '-', '_')."""
     service_name: str
+    """``POWERTOOLS_SERVICE_NAME``: the ``service`` key of every log line and metric."""
     metrics_namespace: str
-    source: str = "api"
+    """``POWERTOOLS_METRICS_NAMESPACE`` of the function's EMF metrics (not ``AWS/...``)."""
     handler: str = "api.handler.lambda_handler"
+    """Entry point ``package.module.function``; the stack bundles ``functions/<package>``."""
     runtime: str = "python3.12"
+    """``python3.12`` (default) or ``python3.13``."""
     architecture: str = "arm64"
+    """``arm64`` (default: cheaper per GB-second) or ``x86_64``; the bundle's wheels are built for it."""
     memory_size_mb: int = 256
+    """Memory, and with it CPU (128..10240 MB; default 256)."""
     timeout_seconds: int = 10
+    """Invocation timeout (1..29 s; default 10). API Gateway gives up on an integration after 29 s, so a longer
+    timeout only burns concurrency."""
     reserved_concurrency: int = 50
+    """Concurrent executions reserved for, and capping, this function (1..1000; default 50)."""
     log_level: str = "INFO"
+    """Application log level: DEBUG, INFO (default), WARN or ERROR."""
     version: str = "1.0.0"
+    """``SERVICE_VERSION`` reported by ``GET /health``."""
     environment: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment variables (default none); Lambda's reserved names and ``AWS_LAMBDA_*`` are refused."""
     async_retry_attempts: int = 2
+    """Retries of a failed asynchronous invocation (0..2; default 2)."""
     async_max_event_age_seconds: int = 3600
+    """How long an asynchronous event may wait (60..21600 s; default 3600); then it goes to the DLQ."""
     ignore_changes: tuple[str, ...] = ()
+    """Function arguments Terraform should not compare after creation (default none). Only the local emulator
+    needs it: it does not return ``dead_letter_config`` and ``logging_config``, so every plan would re-add them."""
 
     def __post_init__(self) -> None:
-        check_pattern("function.name", self.name, r"[A-Za-z0-9_-]{1,64}", "1-64 characters of A-Z, a-z, 0-9, '-', '_'")
-        check_pattern("function.service_name", self.service_name, r"[A-Za-z0-9_.-]{1,64}",
-                      "1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'")
-        check_pattern("function.metrics_namespace", self.metrics_namespace, r"(?!AWS/)[A-Za-z0-9_./#:-]{1,255}",
-                      "1-255 characters of A-Z, a-z, 0-9, '.', '_', '-', '/', '#', ':', not starting with 'AWS/'")
-        if not (FUNCTIONS_DIR / self.source).is_dir():
-            raise fail("function.source", self.source, f"a package directory under {FUNCTIONS_DIR}")
-        check_pattern("function.handler", self.handler, r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", "'module.path.function'")
-        check_choice("function.runtime", self.runtime, RUNTIMES)
-        check_choice("function.architecture", self.architecture, bundle.PLATFORMS)
-        check_int_range("function.memory_size_mb", self.memory_size_mb, 128, 10240, "MB")
-        check_int_range("function.timeout_seconds", self.timeout_seconds, 1, 29, "seconds")
-        check_int_range("function.reserved_concurrency", self.reserved_concurrency, 1, 1000, "executions")
-        check_choice("function.log_level", self.log_level, LOG_LEVELS)
-        check_int_range("function.async_retry_attempts", self.async_retry_attempts, 0, 2)
-        check_int_range("function.async_max_event_age_seconds", self.async_max_event_age_seconds, 60, 21600,
-                        "seconds")
-        check_type("function.environment", self.environment, Mapping)
-        check_each("function.ignore_changes", self.ignore_changes,
-                   lambda f, v: check_choice(f, v, ("dead_letter_config", "logging_config")))
-        for key, value in self.environment.items():
-            if key in RESERVED_ENVIRONMENT or key.startswith("AWS_LAMBDA_"):
-                raise fail(f"function.environment[{key!r}]", value,
-                           "a name Lambda does not reserve (reserved: " + ", ".join(sorted(RESERVED_ENVIRONMENT))
-                           + ", AWS_LAMBDA_*)")
-            check_pattern(f"function.environment[{key!r}]", key, r"[A-Za-z][A-Za-z0-9_]*",
-                          "names of letters, digits and '_', starting with a letter")
+        checks = Checks("function")
+        checks.pattern("name", self.name, r"[A-Za-z0-9_-]{1,64}", "1-64 characters of A-Z, a-z, 0-9, '-', '_'")
+        checks.pattern(
+            "service_name",
+            self.service_name,
+            r"[A-Za-z0-9_.-]{1,64}",
+            "1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+        )
+        checks.pattern(
+            "metrics_namespace",
+            self.metrics_namespace,
+            r"(?!AWS/)[A-Za-z0-9_./#:-]{1,255}",
+            "1-255 characters of A-Z, a-z, 0-9, '.', '_', '-', '/', '#', ':', not starting with 'AWS/'",
+        )
+        checks.pattern("handler", self.handler, r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", "'package.module.function'")
+        checks.choice("runtime", self.runtime, RUNTIMES)
+        checks.choice("architecture", self.architecture, ARCHITECTURES)
+        checks.int_range("memory_size_mb", self.memory_size_mb, 128, 10240, "MB")
+        checks.int_range("timeout_seconds", self.timeout_seconds, 1, 29, "seconds")
+        checks.int_range("reserved_concurrency", self.reserved_concurrency, 1, 1000, "executions")
+        checks.choice("log_level", self.log_level, LOG_LEVELS)
+        checks.int_range("async_retry_attempts", self.async_retry_attempts, 0, 2)
+        checks.int_range("async_max_event_age_seconds", self.async_max_event_age_seconds, 60, 21600, "seconds")
+        checks.each(
+            "ignore_changes",
+            self.ignore_changes,
+            lambda f, v: checks.choice(f, v, ("dead_letter_config", "logging_config")),
+        )
+        if checks.type("environment", self.environment, Mapping):
+            for key, value in self.environment.items():
+                if key in RESERVED_ENVIRONMENT or str(key).startswith("AWS_LAMBDA_"):
+                    checks.add(
+                        f"environment[{key!r}]",
+                        value,
+                        "a name Lambda does not reserve (reserved: "
+                        + ", ".join(sorted(RESERVED_ENVIRONMENT))
+                        + ", AWS_LAMBDA_*)",
+                    )
+                else:
+                    checks.pattern(
+                        f"environment[{key!r}]",
+                        key,
+                        r"[A-Za-z][A-Za-z0-9_]*",
+                        "names of letters, digits and '_', starting with a letter",
+                    )
+        checks.done()
+
+    @property
+    def package(self) -> str:
+        """The top-level package of ``handler``: the folder under ``functions/`` that is bundled."""
+        return self.handler.split(".", 1)[0]
+
+    @property
+    def python_version(self) -> str:
+        return RUNTIMES[self.runtime]
 
 
 class Function(Construct):
-    """Exposes ``function``, ``alias`` (what API Gateway invokes), ``role``, ``log_group``,
-    ``dead_letter_queue`` and ``bundle``."""
+    """A Python Lambda function invoked through its ``live`` alias: traced, logged to a shipped group, with an
+    encrypted environment, a dead-letter queue and a least-privilege role."""
 
-    def __init__(self, scope: Construct, id: str, *, config: FunctionConfig, key: EncryptionKey,
-                 shipping: LogShipping) -> None:
+    lambda_function: LambdaFunction
+    """The function; ``publish`` is on, so every code or config change is a new version."""
+    alias: LambdaAlias
+    """``live``: what API Gateway invokes; roll back by pointing it at an older version."""
+    role: IamRole
+    """The execution role."""
+    log_group: CloudwatchLogGroup
+    """``/aws/lambda/<name>``, encrypted, retained and shipped to the archive."""
+    dead_letter_queue: SqsQueue
+    """Encrypted queue of asynchronous invocations that failed every retry."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: FunctionConfig,
+        code: LambdaCode,
+        key: EncryptionKey,
+        shipping: LogShipping,
+    ) -> None:
         super().__init__(scope, id)
-        self.config = config
-        self.bundle = bundle.build(FUNCTIONS_DIR / config.source, FUNCTIONS_DIR / "requirements.txt",
-                                   python_version=RUNTIMES[config.runtime], architecture=config.architecture)
-        asset = TerraformAsset(self, "code", path=str(self.bundle.path), type=AssetType.FILE)
-        self.log_group = shipping.log_group(self, "log_group", name=f"/aws/lambda/{config.name}",
-                                            source=f"lambda/{config.name}")
+        self._config = config
+        asset = TerraformAsset(self, "code", path=str(code.zip_path), type=AssetType.FILE)
+        self.log_group = shipping.log_group(
+            self, "log_group", name=f"/aws/lambda/{config.name}", source=f"lambda/{config.name}"
+        )
         self.dead_letter_queue = SqsQueue(
-            self, "dead_letters", name=f"{config.name}-dead-letters", kms_master_key_id=key.key.arn,
-            kms_data_key_reuse_period_seconds=300, message_retention_seconds=14 * 24 * 3600)
+            self,
+            "dead_letters",
+            name=f"{config.name}-dead-letters",
+            kms_master_key_id=key.key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=14 * 24 * 3600,
+        )
         account = key.account_id
-        self.role = IamRole(self, "role", name=f"{config.name}-exec", assume_role_policy=trust(
-            "lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}))
-        policy = IamRolePolicy(self, "policy", role=self.role.id, name="least-privilege", policy=document([
-                {"Sid": "WriteOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": f"{self.log_group.arn}:log-stream:*"},
-                # X-Ray has no resource-level permissions for these two actions.
-                {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                 "Resource": "*"},
-                {"Sid": "DecryptOwnEnvironment", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.key.arn,
-                 "Condition": {"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": config.name}}},
-                {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
-                 "Resource": self.dead_letter_queue.arn},
-                {"Sid": "EncryptDeadLetters", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                 "Resource": key.key.arn,
-                 "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}}},
-            ]))
-        self.function = LambdaFunction(
-            self, "function",
+        self.role = IamRole(
+            self,
+            "role",
+            name=f"{config.name}-exec",
+            assume_role_policy=trust("lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}),
+        )
+        policy = IamRolePolicy(
+            self,
+            "policy",
+            role=self.role.id,
+            name="least-privilege",
+            policy=document(
+                [
+                    {
+                        "Sid": "WriteOwnLogGroup",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": f"{self.log_group.arn}:log-stream:*",
+                    },
+                    # X-Ray has no resource-level permissions for these two actions.
+                    {
+                        "Sid": "Tracing",
+                        "Effect": "Allow",
+                        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "DecryptOwnEnvironment",
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": key.key.arn,
+                        "Condition": {"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": config.name}},
+                    },
+                    {
+                        "Sid": "DeadLetters",
+                        "Effect": "Allow",
+                        "Action": "sqs:SendMessage",
+                        "Resource": self.dead_letter_queue.arn,
+                    },
+                    {
+                        "Sid": "EncryptDeadLetters",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": key.key.arn,
+                        "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}},
+                    },
+                ]
+            ),
+        )
+        self.lambda_function = LambdaFunction(
+            self,
+            "function",
             function_name=config.name,
             role=self.role.arn,
             runtime=config.runtime,
             handler=config.handler,
             architectures=[config.architecture],
             filename=asset.path,
-            source_code_hash=self.bundle.sha256_base64,
+            source_code_hash=code.sha256_base64,
             memory_size=config.memory_size_mb,
             timeout=config.timeout_seconds,
             reserved_concurrent_executions=config.reserved_concurrency,
@@ -157,24 +268,64 @@ class Function(Construct):
             kms_key_arn=key.key.arn,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(
-                log_format="JSON", log_group=self.log_group.name, application_log_level=config.log_level,
-                system_log_level="WARN"),
+                log_format="JSON",
+                log_group=self.log_group.name,
+                application_log_level=config.log_level,
+                system_log_level="WARN",
+            ),
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
-            environment=LambdaFunctionEnvironment(variables={
-                "POWERTOOLS_SERVICE_NAME": config.service_name,
-                "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
-                "POWERTOOLS_LOG_LEVEL": config.log_level,
-                "SERVICE_VERSION": config.version,
-                **config.environment,
-            }),
+            environment=LambdaFunctionEnvironment(
+                variables={
+                    "POWERTOOLS_SERVICE_NAME": config.service_name,
+                    "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
+                    "POWERTOOLS_LOG_LEVEL": config.log_level,
+                    "SERVICE_VERSION": config.version,
+                    **config.environment,
+                }
+            ),
             depends_on=[policy, self.log_group],
             lifecycle=TerraformResourceLifecycle(ignore_changes=list(config.ignore_changes))
-            if config.ignore_changes else None,
+            if config.ignore_changes
+            else None,
         )
-        self.alias = LambdaAlias(self, "alias", name=ALIAS_NAME, function_name=self.function.function_name,
-                                 function_version=self.function.version,
-                                 description="What API Gateway invokes; roll back by pointing it at an older version")
+        self.alias = LambdaAlias(
+            self,
+            "alias",
+            name=ALIAS_NAME,
+            function_name=self.lambda_function.function_name,
+            function_version=self.lambda_function.version,
+            description="What API Gateway invokes; roll back by pointing it at an older version",
+        )
         LambdaFunctionEventInvokeConfig(
-            self, "async_invocations", function_name=self.function.function_name, qualifier=self.alias.name,
+            self,
+            "async_invocations",
+            function_name=self.lambda_function.function_name,
+            qualifier=self.alias.name,
             maximum_retry_attempts=config.async_retry_attempts,
-            maximum_event_age_in_seconds=config.async_max_event_age_seconds)
+            maximum_event_age_in_seconds=config.async_max_event_age_seconds,
+        )
+
+    @property
+    def name(self) -> str:
+        """The function name (a plain string, known at synth)."""
+        return self._config.name
+
+    @property
+    def alias_name(self) -> str:
+        return ALIAS_NAME
+
+    @property
+    def timeout_seconds(self) -> int:
+        return self._config.timeout_seconds
+
+    @property
+    def reserved_concurrency(self) -> int:
+        return self._config.reserved_concurrency
+
+    @property
+    def service_name(self) -> str:
+        return self._config.service_name
+
+    @property
+    def metrics_namespace(self) -> str:
+        return self._config.metrics_namespace

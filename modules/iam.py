@@ -11,5 +11,6 @@ def document(statements: list[dict]) -> str:
 
 def trust(service: str, condition: dict) -> str:
     """A role trust policy for one AWS service principal, always with a confused-deputy condition."""
-    return document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
-                      "Condition": condition}])
+    return document(
+        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}]
+    )

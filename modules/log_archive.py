@@ -4,25 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from constructs import Construct
 
 from modules.encryption_key import EncryptionKey
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
-from modules.validation import check_type
+from modules.validation import Checks
 
 
 @dataclass(frozen=True)
 class LogArchiveConfig:
-    """``bucket`` holds the archive's name, deletion protection and lifecycle (see ``SecureBucketConfig``)."""
+    """The archive bucket's settings."""
 
     bucket: SecureBucketConfig
+    """Name, deletion protection and lifecycle of the archive (its safeguards are not configurable)."""
 
     def __post_init__(self) -> None:
-        check_type("log_archive.bucket", self.bucket, SecureBucketConfig)
+        checks = Checks("log_archive")
+        checks.type("bucket", self.bucket, SecureBucketConfig)
+        checks.done()
 
 
 class LogArchive(Construct):
-    """Exposes ``bucket`` (the archive, SSE-KMS with ``key``), ``access_log_bucket`` and ``secure_bucket``."""
+    """The versioned, SSE-KMS bucket that keeps every log line, with its own server-access-log bucket."""
+
+    bucket: S3Bucket
+    """The archive bucket, encrypted with the stack's key."""
+    access_log_bucket: S3Bucket
+    """The SSE-S3 bucket that receives the archive's server access logs."""
+    secure_bucket: SecureBucket
+    """Every resource of the archive bucket (policy, lifecycle, ...)."""
 
     def __init__(self, scope: Construct, id: str, *, config: LogArchiveConfig, key: EncryptionKey) -> None:
         super().__init__(scope, id)

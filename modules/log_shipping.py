@@ -31,112 +31,173 @@ from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
 from modules.log_archive import LogArchive
-from modules.validation import LOG_RETENTION_DAYS, check_choice, check_int_range, check_pattern, fail
+from modules.validation import LOG_RETENTION_DAYS, Checks, fail
 
 SOURCE = r"[a-z0-9][a-z0-9/_.-]{0,62}"
 
 
 @dataclass(frozen=True)
 class LogShippingConfig:
-    """How logs travel to the archive.
-
-    - ``name_prefix``: prefix of stream and role names (``<app>-<env>``).
-    - ``buffering_size_in_mb`` (default 5, 1..128) and ``buffering_interval_in_seconds`` (default 300, 0..900):
-      Firehose writes an object when either is reached; larger is cheaper, smaller is fresher.
-    - ``log_retention_in_days`` (default 30): how long CloudWatch keeps each group (the archive keeps the copy).
-    """
+    """How logs travel from CloudWatch Logs to the archive."""
 
     name_prefix: str
+    """Prefix of stream and role names, ``<app>-<env>`` (2-31 of a-z, 0-9, '-', starting with a letter)."""
     buffering_size_in_mb: int = 5
+    """Firehose writes an object when this much has arrived (1..128 MiB; default 5). Larger is cheaper."""
     buffering_interval_in_seconds: int = 300
+    """...or when this much time has passed (0..900 s; default 300). Smaller is fresher."""
     log_retention_in_days: int = 30
+    """How long CloudWatch keeps each group (one of CloudWatch's allowed values; default 30). The archive keeps
+    the copy."""
 
     def __post_init__(self) -> None:
-        check_pattern("log_shipping.name_prefix", self.name_prefix, r"[a-z][a-z0-9-]{1,30}",
-                      "2-31 characters of a-z, 0-9 and '-', starting with a letter")
-        check_int_range("log_shipping.buffering_size_in_mb", self.buffering_size_in_mb, 1, 128, "MiB")
-        check_int_range("log_shipping.buffering_interval_in_seconds", self.buffering_interval_in_seconds, 0, 900,
-                        "seconds")
-        check_choice("log_shipping.log_retention_in_days", self.log_retention_in_days, LOG_RETENTION_DAYS)
+        checks = Checks("log_shipping")
+        checks.pattern(
+            "name_prefix",
+            self.name_prefix,
+            r"[a-z][a-z0-9-]{1,30}",
+            "2-31 characters of a-z, 0-9 and '-', starting with a letter",
+        )
+        checks.int_range("buffering_size_in_mb", self.buffering_size_in_mb, 1, 128, "MiB")
+        checks.int_range("buffering_interval_in_seconds", self.buffering_interval_in_seconds, 0, 900, "seconds")
+        checks.choice("log_retention_in_days", self.log_retention_in_days, LOG_RETENTION_DAYS)
+        checks.done()
 
 
 class LogShipping(Construct):
-    """Firehose delivery into the archive, one stream per log source.
+    """Firehose delivery into the archive, one stream per log source; the only way modules get a log group."""
 
-    Exposes ``firehose_role`` (writes the archive), ``subscription_role`` (lets CloudWatch Logs put records,
-    nothing else), ``error_log_group`` (Firehose's own delivery errors), and ``streams`` / ``log_groups``
-    keyed by source.
-    """
+    firehose_role: IamRole
+    """The role Firehose assumes to write the archive."""
+    subscription_role: IamRole
+    """The role CloudWatch Logs assumes to put records into the streams, and nothing else."""
+    error_log_group: CloudwatchLogGroup
+    """Firehose's own delivery-error group (the one group not shipped: its failures would loop)."""
+    streams: dict[str, KinesisFirehoseDeliveryStream]
+    """Delivery streams by log source."""
+    stream_names: dict[str, str]
+    """Delivery stream names by log source (plain strings, for alarms and dashboards)."""
+    log_groups: dict[str, CloudwatchLogGroup]
+    """Shipped log groups by log source."""
 
-    def __init__(self, scope: Construct, id: str, *, config: LogShippingConfig, archive: LogArchive,
-                 key: EncryptionKey) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, config: LogShippingConfig, archive: LogArchive, key: EncryptionKey
+    ) -> None:
         super().__init__(scope, id)
-        self.config = config
+        self._config = config
         self._archive = archive
         self._key = key
         self.streams: dict[str, KinesisFirehoseDeliveryStream] = {}
         self.stream_names: dict[str, str] = {}
         self.log_groups: dict[str, CloudwatchLogGroup] = {}
         account, partition = key.account_id, key.partition
-        # Firehose's delivery-error group is the one group not shipped: its failures would loop.
         self.error_log_group = CloudwatchLogGroup(
-            self, "firehose_errors", name=f"/aws/kinesisfirehose/{config.name_prefix}",
-            retention_in_days=config.log_retention_in_days, kms_key_id=key.key.arn)
+            self,
+            "firehose_errors",
+            name=f"/aws/kinesisfirehose/{config.name_prefix}",
+            retention_in_days=config.log_retention_in_days,
+            kms_key_id=key.key.arn,
+        )
         self.firehose_role = IamRole(
-            self, "firehose_role", name=f"{config.name_prefix}-firehose",
-            assume_role_policy=trust("firehose.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}))
+            self,
+            "firehose_role",
+            name=f"{config.name_prefix}-firehose",
+            assume_role_policy=trust("firehose.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}),
+        )
         bucket_arn = archive.bucket.arn
-        IamRolePolicy(self, "firehose_policy", role=self.firehose_role.id, name="deliver-to-archive", policy=document([
-            {"Sid": "WriteArchive", "Effect": "Allow",
-             "Action": ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
-                        "s3:ListBucketMultipartUploads", "s3:PutObject"],
-             "Resource": [bucket_arn, f"{bucket_arn}/*"]},
-            {"Sid": "EncryptArchiveObjects", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-             "Resource": key.key.arn,
-             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
-                           "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{bucket_arn}/*"}}},
-            {"Sid": "ReportDeliveryErrors", "Effect": "Allow", "Action": "logs:PutLogEvents",
-             "Resource": f"{self.error_log_group.arn}:log-stream:*"},
-        ]))
+        IamRolePolicy(
+            self,
+            "firehose_policy",
+            role=self.firehose_role.id,
+            name="deliver-to-archive",
+            policy=document(
+                [
+                    {
+                        "Sid": "WriteArchive",
+                        "Effect": "Allow",
+                        "Action": [
+                            "s3:AbortMultipartUpload",
+                            "s3:GetBucketLocation",
+                            "s3:GetObject",
+                            "s3:ListBucket",
+                            "s3:ListBucketMultipartUploads",
+                            "s3:PutObject",
+                        ],
+                        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    },
+                    {
+                        "Sid": "EncryptArchiveObjects",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": key.key.arn,
+                        "Condition": {
+                            "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
+                            "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{bucket_arn}/*"},
+                        },
+                    },
+                    {
+                        "Sid": "ReportDeliveryErrors",
+                        "Effect": "Allow",
+                        "Action": "logs:PutLogEvents",
+                        "Resource": f"{self.error_log_group.arn}:log-stream:*",
+                    },
+                ]
+            ),
+        )
         self.subscription_role = IamRole(
-            self, "subscription_role", name=f"{config.name_prefix}-logs-to-firehose",
-            assume_role_policy=trust(f"logs.{REGION}.amazonaws.com", {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{REGION}:{account}:log-group:*"}}))
+            self,
+            "subscription_role",
+            name=f"{config.name_prefix}-logs-to-firehose",
+            assume_role_policy=trust(
+                f"logs.{REGION}.amazonaws.com",
+                {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{REGION}:{account}:log-group:*"},
+                },
+            ),
+        )
 
     def log_group(self, scope: Construct, id: str, *, name: str, source: str) -> CloudwatchLogGroup:
         """Create a KMS-encrypted log group with retention, already shipped to the archive under ``source``."""
-        group = CloudwatchLogGroup(scope, id, name=name, retention_in_days=self.config.log_retention_in_days,
-                                   kms_key_id=self._key.key.arn)
+        group = CloudwatchLogGroup(
+            scope, id, name=name, retention_in_days=self._config.log_retention_in_days, kms_key_id=self._key.key.arn
+        )
         self.ship(group, source=source)
         return group
 
     def ship(self, group: CloudwatchLogGroup, *, source: str) -> KinesisFirehoseDeliveryStream:
         """Subscribe ``group`` to a new Firehose stream that writes under ``logs/<source>/`` in the archive."""
-        check_pattern("log source", source, SOURCE, "1-63 characters of a-z, 0-9, '/', '_', '.', '-'")
+        if not re.fullmatch(SOURCE, source):
+            raise fail("log source", source, "1-63 characters of a-z, 0-9, '/', '_', '.', '-'")
         if source in self.streams:
             raise fail("log source", source, "a source name not used by another log group")
         slug = re.sub(r"[^a-z0-9-]+", "-", source).strip("-")
         scope_id = f"ship_{slug.replace('-', '_')}"
-        stream_name = f"{self.config.name_prefix}-{slug}"[:64]
-        errors = CloudwatchLogStream(self, f"{scope_id}_errors", name=stream_name,
-                                     log_group_name=self.error_log_group.name)
+        stream_name = f"{self._config.name_prefix}-{slug}"[:64]
+        errors = CloudwatchLogStream(
+            self, f"{scope_id}_errors", name=stream_name, log_group_name=self.error_log_group.name
+        )
         stream = KinesisFirehoseDeliveryStream(
-            self, scope_id, name=stream_name, destination="extended_s3",
+            self,
+            scope_id,
+            name=stream_name,
+            destination="extended_s3",
             server_side_encryption=KinesisFirehoseDeliveryStreamServerSideEncryption(
-                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=self._key.key.arn),
+                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=self._key.key.arn
+            ),
             extended_s3_configuration=KinesisFirehoseDeliveryStreamExtendedS3Configuration(
                 role_arn=self.firehose_role.arn,
                 bucket_arn=self._archive.bucket.arn,
                 # No timestamp expression: Firehose then appends its default UTC YYYY/MM/dd/HH/ itself.
                 prefix=f"logs/{source}/",
                 error_output_prefix=f"errors/{source}/",
-                buffering_size=self.config.buffering_size_in_mb,
-                buffering_interval=self.config.buffering_interval_in_seconds,
+                buffering_size=self._config.buffering_size_in_mb,
+                buffering_interval=self._config.buffering_interval_in_seconds,
                 compression_format="GZIP",
                 kms_key_arn=self._key.key.arn,
                 cloudwatch_logging_options=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptions(
-                    enabled=True, log_group_name=self.error_log_group.name, log_stream_name=errors.name),
+                    enabled=True, log_group_name=self.error_log_group.name, log_stream_name=errors.name
+                ),
                 # CloudWatch Logs delivers gzipped envelopes; unpack them so the archive holds one JSON log line
                 # per line, compressed once.
                 processing_configuration=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration(
@@ -144,15 +205,36 @@ class LogShipping(Construct):
                     processors=[
                         _processor("Decompression", CompressionFormat="GZIP"),
                         _processor("CloudWatchLogProcessing", DataMessageExtraction="true"),
-                    ]),
-            ))
-        allow = IamRolePolicy(self, f"{scope_id}_put", role=self.subscription_role.id, name=f"put-{slug}"[:128],
-                              policy=document([{"Sid": "PutIntoThisStreamOnly", "Effect": "Allow",
-                                            "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
-                                            "Resource": stream.arn}]))
+                    ],
+                ),
+            ),
+        )
+        allow = IamRolePolicy(
+            self,
+            f"{scope_id}_put",
+            role=self.subscription_role.id,
+            name=f"put-{slug}"[:128],
+            policy=document(
+                [
+                    {
+                        "Sid": "PutIntoThisStreamOnly",
+                        "Effect": "Allow",
+                        "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                        "Resource": stream.arn,
+                    }
+                ]
+            ),
+        )
         CloudwatchLogSubscriptionFilter(
-            self, f"{scope_id}_subscription", name="archive", log_group_name=group.name, filter_pattern="",
-            destination_arn=stream.arn, role_arn=self.subscription_role.arn, depends_on=[allow])
+            self,
+            f"{scope_id}_subscription",
+            name="archive",
+            log_group_name=group.name,
+            filter_pattern="",
+            destination_arn=stream.arn,
+            role_arn=self.subscription_role.arn,
+            depends_on=[allow],
+        )
         self.streams[source] = stream
         self.stream_names[source] = stream_name
         self.log_groups[source] = group
@@ -161,6 +243,11 @@ class LogShipping(Construct):
 
 def _processor(kind: str, **parameters: str):
     return KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessors(
-        type=kind, parameters=[
+        type=kind,
+        parameters=[
             KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters(
-                parameter_name=name, parameter_value=value) for name, value in parameters.items()])
+                parameter_name=name, parameter_value=value
+            )
+            for name, value in parameters.items()
+        ],
+    )

@@ -32,7 +32,7 @@ from modules.encryption_key import EncryptionKey
 from modules.function import ALIAS_NAME, Function
 from modules.iam import document
 from modules.log_shipping import LogShipping
-from modules.validation import check_each, check_int_range, check_pattern, check_range, check_type
+from modules.validation import Checks
 
 APP_ERROR_METRIC = "ApplicationErrorLogs"
 # What functions/api/handler.py emits as EMF (tests/functions check the handler really emits these).
@@ -42,55 +42,80 @@ RUNBOOK = "docs/RUNBOOK.md"
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    """Thresholds and alert targets. Rates are percent; durations milliseconds or seconds as named.
-
-    Defaults: error rate 1 %, any throttle, p99 duration at 80 % of the timeout, concurrency at 80 % of the
-    reservation, API 5XX 1 %, 4XX 10 %, p99 latency 2,000 ms, log delivery older than 900 s or success below
-    99 %, any application error; alarms look at ``evaluation_periods`` (5) periods of ``period_seconds`` (60) and
-    fire when ``datapoints_to_alarm`` (3) of them breach.
-    """
+    """Alarm thresholds and alert targets. Rates are percent; durations are milliseconds or seconds as named."""
 
     name: str
+    """Prefix of alarm names, the topic (``<name>-alarms``) and the dashboard (1-200 of A-Z, a-z, 0-9, '-', '_')."""
     alarm_emails: tuple[str, ...] = ()
+    """E-mail addresses subscribed to the alarm topic (default none)."""
     alarm_https_endpoints: tuple[str, ...] = ()
+    """HTTPS endpoints subscribed to the alarm topic (default none)."""
     lambda_error_rate_percent: float = 1.0
+    """Alarm when more than this share of invocations of the alias fail (0.01..100 %; default 1)."""
     lambda_throttles: int = 1
+    """Alarm at this many throttled invocations per period (default 1: any)."""
     duration_p99_fraction_of_timeout: float = 0.8
+    """Alarm when p99 duration exceeds this fraction of the timeout (0.1..1.0; default 0.8)."""
     concurrency_fraction_of_reserved: float = 0.8
+    """Alarm when concurrency reaches this fraction of the reservation (0.1..1.0; default 0.8)."""
     api_5xx_rate_percent: float = 1.0
+    """Alarm when more than this share of API requests answer 5XX (0.01..100 %; default 1)."""
     api_4xx_rate_percent: float = 10.0
+    """Alarm when more than this share of API requests answer 4XX (0.01..100 %; default 10)."""
     api_latency_p99_ms: float = 2000.0
+    """Alarm when the API's p99 latency exceeds this (1..29,000 ms; default 2,000), at most the function timeout."""
     log_delivery_freshness_seconds: int = 900
+    """Alarm when log records wait in Firehose longer than this (60..86,400 s; default 900)."""
     log_delivery_success_ratio: float = 0.99
+    """Alarm when the share of successful deliveries to the archive falls below this (0.5..1.0; default 0.99)."""
     application_errors: int = 1
+    """Alarm at this many ERROR log records per period (default 1: any)."""
     period_seconds: int = 60
+    """Length of one evaluation period: 10, 30 or a multiple of 60 s (default 60)."""
     evaluation_periods: int = 5
+    """Periods each alarm looks at (1..100; default 5)."""
     datapoints_to_alarm: int = 3
+    """Breaching periods among them that fire the alarm (1..evaluation_periods; default 3)."""
 
     def __post_init__(self) -> None:
-        check_pattern("monitoring.name", self.name, r"[A-Za-z0-9_-]{1,200}", "1-200 of A-Z, a-z, 0-9, '-', '_'")
-        check_each("monitoring.alarm_emails", self.alarm_emails,
-                   lambda f, v: check_pattern(f, v, r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"))
-        check_each("monitoring.alarm_https_endpoints", self.alarm_https_endpoints,
-                   lambda f, v: check_pattern(f, v, r"https://\S+", "an https:// URL"))
-        check_range("monitoring.lambda_error_rate_percent", self.lambda_error_rate_percent, 0.01, 100, "%")
-        check_int_range("monitoring.lambda_throttles", self.lambda_throttles, 1, 1_000_000)
-        check_range("monitoring.duration_p99_fraction_of_timeout", self.duration_p99_fraction_of_timeout, 0.1, 1.0)
-        check_range("monitoring.concurrency_fraction_of_reserved", self.concurrency_fraction_of_reserved, 0.1, 1.0)
-        check_range("monitoring.api_5xx_rate_percent", self.api_5xx_rate_percent, 0.01, 100, "%")
-        check_range("monitoring.api_4xx_rate_percent", self.api_4xx_rate_percent, 0.01, 100, "%")
-        check_range("monitoring.api_latency_p99_ms", self.api_latency_p99_ms, 1, 29_000, "ms")
-        check_int_range("monitoring.log_delivery_freshness_seconds", self.log_delivery_freshness_seconds, 60, 86_400,
-                        "seconds")
-        check_range("monitoring.log_delivery_success_ratio", self.log_delivery_success_ratio, 0.5, 1.0)
-        check_int_range("monitoring.application_errors", self.application_errors, 1, 1_000_000)
-        check_type("monitoring.period_seconds", self.period_seconds, int)
-        if self.period_seconds not in (10, 30) and (self.period_seconds < 60 or self.period_seconds % 60):
-            raise ValueError(f"monitoring.period_seconds={self.period_seconds!r} is invalid: allowed 10, 30 or a "
-                             "multiple of 60")
-        check_int_range("monitoring.evaluation_periods", self.evaluation_periods, 1, 100, "periods")
-        check_int_range("monitoring.datapoints_to_alarm", self.datapoints_to_alarm, 1, self.evaluation_periods,
-                        "datapoints (at most evaluation_periods)")
+        checks = Checks("monitoring")
+        checks.pattern("name", self.name, r"[A-Za-z0-9_-]{1,200}", "1-200 of A-Z, a-z, 0-9, '-', '_'")
+        checks.each(
+            "alarm_emails",
+            self.alarm_emails,
+            lambda f, v: checks.pattern(f, v, r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"),
+        )
+        checks.each(
+            "alarm_https_endpoints",
+            self.alarm_https_endpoints,
+            lambda f, v: checks.pattern(f, v, r"https://\S+", "an https:// URL"),
+        )
+        checks.range("lambda_error_rate_percent", self.lambda_error_rate_percent, 0.01, 100, "%")
+        checks.int_range("lambda_throttles", self.lambda_throttles, 1, 1_000_000)
+        checks.range("duration_p99_fraction_of_timeout", self.duration_p99_fraction_of_timeout, 0.1, 1.0)
+        checks.range("concurrency_fraction_of_reserved", self.concurrency_fraction_of_reserved, 0.1, 1.0)
+        checks.range("api_5xx_rate_percent", self.api_5xx_rate_percent, 0.01, 100, "%")
+        checks.range("api_4xx_rate_percent", self.api_4xx_rate_percent, 0.01, 100, "%")
+        checks.range("api_latency_p99_ms", self.api_latency_p99_ms, 1, 29_000, "ms")
+        checks.int_range("log_delivery_freshness_seconds", self.log_delivery_freshness_seconds, 60, 86_400, "seconds")
+        checks.range("log_delivery_success_ratio", self.log_delivery_success_ratio, 0.5, 1.0)
+        checks.int_range("application_errors", self.application_errors, 1, 1_000_000)
+        if checks.type("period_seconds", self.period_seconds, int):
+            checks.that(
+                self.period_seconds in (10, 30) or (self.period_seconds >= 60 and not self.period_seconds % 60),
+                "period_seconds",
+                self.period_seconds,
+                "10, 30 or a multiple of 60",
+            )
+        if checks.int_range("evaluation_periods", self.evaluation_periods, 1, 100, "periods"):
+            checks.int_range(
+                "datapoints_to_alarm",
+                self.datapoints_to_alarm,
+                1,
+                self.evaluation_periods,
+                "datapoints (at most evaluation_periods)",
+            )
+        checks.done()
 
 
 @dataclass(frozen=True)
@@ -120,125 +145,246 @@ class AlarmSpec:
 
 def _percent(key: str, title: str, meaning: str, part: Metric, total: Metric, *, threshold: float) -> AlarmSpec:
     """A rate alarm: 100 * part / total by metric math, because AWS publishes the counts, not the rate."""
-    return AlarmSpec(key, title, meaning, {"part": part, "total": total}, threshold, "GreaterThanThreshold",
-                     "notBreaching", expression="IF(total > 0, 100 * part / total, 0)")
+    return AlarmSpec(
+        key,
+        title,
+        meaning,
+        {"part": part, "total": total},
+        threshold,
+        "GreaterThanThreshold",
+        "notBreaching",
+        expression="IF(total > 0, 100 * part / total, 0)",
+    )
 
 
-def alarm_specs(config: MonitoringConfig, *, function_name: str, alias: str, timeout_seconds: int,
-                reserved_concurrency: int, api_name: str, stage: str, stream_names: tuple[str, ...],
-                metrics_namespace: str, provisioned_concurrency: bool) -> list[AlarmSpec]:
+def alarm_specs(
+    config: MonitoringConfig,
+    *,
+    function_name: str,
+    alias: str,
+    timeout_seconds: int,
+    reserved_concurrency: int,
+    api_name: str,
+    stage: str,
+    stream_names: tuple[str, ...],
+    metrics_namespace: str,
+    provisioned_concurrency: bool,
+) -> list[AlarmSpec]:
     """The alarms of one stack, as data (also what the dashboard and the runbook tests read)."""
     fn = {"FunctionName": function_name}
     fn_alias = {"FunctionName": function_name, "Resource": f"{function_name}:{alias}"}
     api = {"ApiName": api_name, "Stage": stage}
     specs = [
-        _percent("lambda-error-rate", "Lambda error rate (%)",
-                 "More than the allowed share of invocations of the live alias end in an error.",
-                 Metric("AWS/Lambda", "Errors", fn_alias, "Sum"), Metric("AWS/Lambda", "Invocations", fn_alias, "Sum"),
-                 threshold=config.lambda_error_rate_percent),
+        _percent(
+            "lambda-error-rate",
+            "Lambda error rate (%)",
+            "More than the allowed share of invocations of the live alias end in an error.",
+            Metric("AWS/Lambda", "Errors", fn_alias, "Sum"),
+            Metric("AWS/Lambda", "Invocations", fn_alias, "Sum"),
+            threshold=config.lambda_error_rate_percent,
+        ),
         AlarmSpec(
-            "lambda-throttles", "Lambda throttles",
+            "lambda-throttles",
+            "Lambda throttles",
             "Invocations were refused because the function reached its reserved concurrency.",
             {"throttles": Metric("AWS/Lambda", "Throttles", fn, "Sum")},
-            config.lambda_throttles, "GreaterThanOrEqualToThreshold", "notBreaching"),
+            config.lambda_throttles,
+            "GreaterThanOrEqualToThreshold",
+            "notBreaching",
+        ),
         AlarmSpec(
-            "lambda-duration-p99", "Lambda duration p99 (ms)",
+            "lambda-duration-p99",
+            "Lambda duration p99 (ms)",
             f"The slowest 1 % of invocations approach the {timeout_seconds} s timeout.",
             {"duration": Metric("AWS/Lambda", "Duration", fn_alias, "p99")},
             round(config.duration_p99_fraction_of_timeout * timeout_seconds * 1000, 3),
-            "GreaterThanThreshold", "notBreaching"),
+            "GreaterThanThreshold",
+            "notBreaching",
+        ),
         AlarmSpec(
-            "lambda-concurrency", "Lambda concurrent executions",
+            "lambda-concurrency",
+            "Lambda concurrent executions",
             f"Concurrency is close to the reserved {reserved_concurrency}; the next burst will be throttled.",
             {"concurrency": Metric("AWS/Lambda", "ConcurrentExecutions", fn, "Maximum")},
             max(1, int(config.concurrency_fraction_of_reserved * reserved_concurrency)),
-            "GreaterThanOrEqualToThreshold", "notBreaching"),
-        _percent("api-5xx-rate", "API 5XX rate (%)",
-                 "The API answers with server errors: the function failed or API Gateway could not reach it.",
-                 Metric("AWS/ApiGateway", "5XXError", api, "Sum"), Metric("AWS/ApiGateway", "Count", api, "Sum"),
-                 threshold=config.api_5xx_rate_percent),
-        _percent("api-4xx-rate", "API 4XX rate (%)",
-                 "Many requests are rejected: a client is broken, keys are wrong, or callers are being throttled.",
-                 Metric("AWS/ApiGateway", "4XXError", api, "Sum"), Metric("AWS/ApiGateway", "Count", api, "Sum"),
-                 threshold=config.api_4xx_rate_percent),
+            "GreaterThanOrEqualToThreshold",
+            "notBreaching",
+        ),
+        _percent(
+            "api-5xx-rate",
+            "API 5XX rate (%)",
+            "The API answers with server errors: the function failed or API Gateway could not reach it.",
+            Metric("AWS/ApiGateway", "5XXError", api, "Sum"),
+            Metric("AWS/ApiGateway", "Count", api, "Sum"),
+            threshold=config.api_5xx_rate_percent,
+        ),
+        _percent(
+            "api-4xx-rate",
+            "API 4XX rate (%)",
+            "Many requests are rejected: a client is broken, keys are wrong, or callers are being throttled.",
+            Metric("AWS/ApiGateway", "4XXError", api, "Sum"),
+            Metric("AWS/ApiGateway", "Count", api, "Sum"),
+            threshold=config.api_4xx_rate_percent,
+        ),
         AlarmSpec(
-            "api-latency-p99", "API latency p99 (ms)",
+            "api-latency-p99",
+            "API latency p99 (ms)",
             "The slowest 1 % of requests take longer than the latency objective.",
             {"latency": Metric("AWS/ApiGateway", "Latency", api, "p99")},
-            config.api_latency_p99_ms, "GreaterThanThreshold", "notBreaching"),
+            config.api_latency_p99_ms,
+            "GreaterThanThreshold",
+            "notBreaching",
+        ),
         AlarmSpec(
-            "application-errors", "Application errors",
+            "application-errors",
+            "Application errors",
             "The function logged records at level ERROR (an unexpected exception or a failed dependency).",
             {"app_errors": Metric(metrics_namespace, APP_ERROR_METRIC, {}, "Sum")},
-            config.application_errors, "GreaterThanOrEqualToThreshold", "notBreaching"),
+            config.application_errors,
+            "GreaterThanOrEqualToThreshold",
+            "notBreaching",
+        ),
     ]
     for stream in stream_names:
         specs += [
             AlarmSpec(
-                f"log-delivery-freshness-{stream}", f"Log delivery age (s): {stream}",
+                f"log-delivery-freshness-{stream}",
+                f"Log delivery age (s): {stream}",
                 "Log records wait in Firehose longer than allowed: delivery to the archive bucket is failing.",
-                {"freshness": Metric("AWS/Firehose", "DeliveryToS3.DataFreshness", {"DeliveryStreamName": stream},
-                                     "Maximum")},
-                config.log_delivery_freshness_seconds, "GreaterThanThreshold", "notBreaching",
-                extra={"runbook": "log-delivery-freshness"}),
+                {
+                    "freshness": Metric(
+                        "AWS/Firehose", "DeliveryToS3.DataFreshness", {"DeliveryStreamName": stream}, "Maximum"
+                    )
+                },
+                config.log_delivery_freshness_seconds,
+                "GreaterThanThreshold",
+                "notBreaching",
+                extra={"runbook": "log-delivery-freshness"},
+            ),
             AlarmSpec(
-                f"log-delivery-success-{stream}", f"Log delivery success ratio: {stream}",
+                f"log-delivery-success-{stream}",
+                f"Log delivery success ratio: {stream}",
                 "Some Firehose deliveries to the archive bucket failed (permissions, key or bucket policy).",
-                {"success": Metric("AWS/Firehose", "DeliveryToS3.Success", {"DeliveryStreamName": stream},
-                                   "Average")},
-                config.log_delivery_success_ratio, "LessThanThreshold", "notBreaching",
-                extra={"runbook": "log-delivery-success"}),
+                {"success": Metric("AWS/Firehose", "DeliveryToS3.Success", {"DeliveryStreamName": stream}, "Average")},
+                config.log_delivery_success_ratio,
+                "LessThanThreshold",
+                "notBreaching",
+                extra={"runbook": "log-delivery-success"},
+            ),
         ]
     if provisioned_concurrency:
-        specs.append(AlarmSpec(
-            "provisioned-spillover", "Provisioned concurrency spillover",
-            "Requests ran on on-demand instances because provisioned concurrency was used up (cold starts).",
-            {"spillover": Metric("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", fn_alias, "Sum")},
-            0, "GreaterThanThreshold", "notBreaching"))
+        specs.append(
+            AlarmSpec(
+                "provisioned-spillover",
+                "Provisioned concurrency spillover",
+                "Requests ran on on-demand instances because provisioned concurrency was used up (cold starts).",
+                {"spillover": Metric("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", fn_alias, "Sum")},
+                0,
+                "GreaterThanThreshold",
+                "notBreaching",
+            )
+        )
     return specs
 
 
 class Monitoring(Construct):
-    """Exposes ``topic`` (KMS-encrypted), ``alarms`` (by key), ``specs`` and ``dashboard``."""
+    """Alarms on a function, its API and the log shipping, an encrypted topic they notify, and a dashboard."""
 
-    def __init__(self, scope: Construct, id: str, *, config: MonitoringConfig, key: EncryptionKey,
-                 function: Function, api: Api, shipping: LogShipping, provisioned_concurrency: bool) -> None:
+    topic: SnsTopic
+    """The alarm topic, encrypted with the stack's key."""
+    specs: list[AlarmSpec]
+    """The alarms as data (what the dashboard and the runbook test read)."""
+    alarms: dict[str, CloudwatchMetricAlarm]
+    """The alarms by spec key."""
+    dashboard: CloudwatchDashboard
+    """One graph per alarm with its threshold, overview graphs and the alarm states."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: MonitoringConfig,
+        key: EncryptionKey,
+        function: Function,
+        api: Api,
+        shipping: LogShipping,
+        provisioned_concurrency: bool,
+    ) -> None:
         super().__init__(scope, id)
-        self.config = config
+        self._config = config
         self.topic = SnsTopic(self, "topic", name=f"{config.name}-alarms", kms_master_key_id=key.key.arn)
-        SnsTopicPolicy(self, "topic_policy", arn=self.topic.arn, policy=document([
-            {"Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
-             "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
-             "Resource": self.topic.arn, "Condition": {"StringEquals": {"aws:SourceAccount": key.account_id}}},
-            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sns:Publish",
-             "Resource": self.topic.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        ]))
+        SnsTopicPolicy(
+            self,
+            "topic_policy",
+            arn=self.topic.arn,
+            policy=document(
+                [
+                    {
+                        "Sid": "CloudWatchAlarmsOfThisAccount",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": key.account_id}},
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
+        )
         for index, email in enumerate(config.alarm_emails):
             SnsTopicSubscription(self, f"email_{index}", topic_arn=self.topic.arn, protocol="email", endpoint=email)
         for index, url in enumerate(config.alarm_https_endpoints):
             SnsTopicSubscription(self, f"https_{index}", topic_arn=self.topic.arn, protocol="https", endpoint=url)
-        fc = function.config
         CloudwatchLogMetricFilter(
-            self, "application_errors", name=f"{fc.name}-errors", log_group_name=function.log_group.name,
+            self,
+            "application_errors",
+            name=f"{function.name}-errors",
+            log_group_name=function.log_group.name,
             pattern='{ $.level = "ERROR" }',
             metric_transformation=CloudwatchLogMetricFilterMetricTransformation(
-                name=APP_ERROR_METRIC, namespace=fc.metrics_namespace, value="1", default_value="0"))
+                name=APP_ERROR_METRIC, namespace=function.metrics_namespace, value="1", default_value="0"
+            ),
+        )
         self.specs = alarm_specs(
-            config, function_name=fc.name, alias=ALIAS_NAME, timeout_seconds=fc.timeout_seconds,
-            reserved_concurrency=fc.reserved_concurrency, api_name=api.config.name, stage=api.config.stage_name,
-            stream_names=tuple(shipping.stream_names.values()), metrics_namespace=fc.metrics_namespace,
-            provisioned_concurrency=provisioned_concurrency)
+            config,
+            function_name=function.name,
+            alias=function.alias_name,
+            timeout_seconds=function.timeout_seconds,
+            reserved_concurrency=function.reserved_concurrency,
+            api_name=api.name,
+            stage=api.stage_name,
+            stream_names=tuple(shipping.stream_names.values()),
+            metrics_namespace=function.metrics_namespace,
+            provisioned_concurrency=provisioned_concurrency,
+        )
         self.alarms = {spec.key: self._alarm(spec) for spec in self.specs}
         self.dashboard = CloudwatchDashboard(
-            self, "dashboard", dashboard_name=config.name,
-            dashboard_body=json.dumps(dashboard_body(self.specs, [a.arn for a in self.alarms.values()],
-                                                     function_name=fc.name, service_name=fc.service_name,
-                                                     metrics_namespace=fc.metrics_namespace,
-                                                     provisioned_concurrency=provisioned_concurrency),
-                                      separators=(",", ":")))
+            self,
+            "dashboard",
+            dashboard_name=config.name,
+            dashboard_body=json.dumps(
+                dashboard_body(
+                    self.specs,
+                    [a.arn for a in self.alarms.values()],
+                    function_name=function.name,
+                    service_name=function.service_name,
+                    metrics_namespace=function.metrics_namespace,
+                    provisioned_concurrency=provisioned_concurrency,
+                ),
+                separators=(",", ":"),
+            ),
+        )
 
     def _alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
-        config = self.config
+        config = self._config
         runbook = spec.extra.get("runbook", spec.key)
         common = {
             "alarm_name": f"{config.name}-{spec.key}"[:255],
@@ -255,16 +401,35 @@ class Monitoring(Construct):
             ((_, metric),) = spec.metrics.items()
             percentile = metric.stat.startswith("p")
             return CloudwatchMetricAlarm(
-                self, f"alarm_{spec.key}".replace("-", "_"), namespace=metric.namespace, metric_name=metric.name,
-                dimensions=dict(metric.dimensions) or None, period=config.period_seconds,
-                statistic=None if percentile else metric.stat, extended_statistic=metric.stat if percentile else None,
-                **common)
-        queries = [CloudwatchMetricAlarmMetricQuery(
-            id="result", expression=spec.expression, label=spec.title, return_data=True)]
-        queries += [CloudwatchMetricAlarmMetricQuery(
-            id=query_id, return_data=False, metric=CloudwatchMetricAlarmMetricQueryMetric(
-                namespace=metric.namespace, metric_name=metric.name, dimensions=dict(metric.dimensions) or None,
-                period=config.period_seconds, stat=metric.stat)) for query_id, metric in spec.metrics.items()]
+                self,
+                f"alarm_{spec.key}".replace("-", "_"),
+                namespace=metric.namespace,
+                metric_name=metric.name,
+                dimensions=dict(metric.dimensions) or None,
+                period=config.period_seconds,
+                statistic=None if percentile else metric.stat,
+                extended_statistic=metric.stat if percentile else None,
+                **common,
+            )
+        queries = [
+            CloudwatchMetricAlarmMetricQuery(
+                id="result", expression=spec.expression, label=spec.title, return_data=True
+            )
+        ]
+        queries += [
+            CloudwatchMetricAlarmMetricQuery(
+                id=query_id,
+                return_data=False,
+                metric=CloudwatchMetricAlarmMetricQueryMetric(
+                    namespace=metric.namespace,
+                    metric_name=metric.name,
+                    dimensions=dict(metric.dimensions) or None,
+                    period=config.period_seconds,
+                    stat=metric.stat,
+                ),
+            )
+            for query_id, metric in spec.metrics.items()
+        ]
         return CloudwatchMetricAlarm(self, f"alarm_{spec.key}".replace("-", "_"), metric_query=queries, **common)
 
 
@@ -276,44 +441,83 @@ def _widget_metric(query_id: str, metric: Metric, visible: bool) -> list:
 
 
 def _graph(title: str, metrics: list, *, annotations: list | None = None, width: int = 8) -> dict:
-    properties = {"title": title, "region": REGION, "view": "timeSeries", "stacked": False, "period": 60,
-                  "metrics": metrics}
+    properties = {
+        "title": title,
+        "region": REGION,
+        "view": "timeSeries",
+        "stacked": False,
+        "period": 60,
+        "metrics": metrics,
+    }
     if annotations:
         properties["annotations"] = {"horizontal": annotations}
     return {"type": "metric", "width": width, "height": 6, "properties": properties}
 
 
-def dashboard_body(specs: list[AlarmSpec], alarm_arns: list[str], *, function_name: str, service_name: str,
-                   metrics_namespace: str, provisioned_concurrency: bool) -> dict:
+def dashboard_body(
+    specs: list[AlarmSpec],
+    alarm_arns: list[str],
+    *,
+    function_name: str,
+    service_name: str,
+    metrics_namespace: str,
+    provisioned_concurrency: bool,
+) -> dict:
     """The dashboard: overview graphs, one graph per alarm with its threshold, and the alarm states."""
     fn = {"FunctionName": function_name}
     service = {"service": service_name}  # Powertools' default EMF dimension
     overview = [
-        _graph("Lambda invocations, errors, throttles", [
-            _widget_metric("inv", Metric("AWS/Lambda", "Invocations", fn, "Sum"), True),
-            _widget_metric("err", Metric("AWS/Lambda", "Errors", fn, "Sum"), True),
-            _widget_metric("thr", Metric("AWS/Lambda", "Throttles", fn, "Sum"), True)]),
-        _graph("Application metrics (EMF)", [
-            _widget_metric(f"m{i}", Metric(metrics_namespace, name, service, "Sum"), True)
-            for i, name in enumerate(EMF_METRICS)]),
+        _graph(
+            "Lambda invocations, errors, throttles",
+            [
+                _widget_metric("inv", Metric("AWS/Lambda", "Invocations", fn, "Sum"), True),
+                _widget_metric("err", Metric("AWS/Lambda", "Errors", fn, "Sum"), True),
+                _widget_metric("thr", Metric("AWS/Lambda", "Throttles", fn, "Sum"), True),
+            ],
+        ),
+        _graph(
+            "Application metrics (EMF)",
+            [
+                _widget_metric(f"m{i}", Metric(metrics_namespace, name, service, "Sum"), True)
+                for i, name in enumerate(EMF_METRICS)
+            ],
+        ),
     ]
     api_specs = [s for s in specs if s.key == "api-latency-p99"]
     if api_specs:
         latency = next(iter(api_specs[0].metrics.values()))
-        overview.append(_graph("API requests and latency p50/p90/p99", [
-            _widget_metric(f"lat_{p}", Metric(latency.namespace, "Latency", latency.dimensions, p), True)
-            for p in ("p50", "p90", "p99")] + [
-            _widget_metric("count", Metric(latency.namespace, "Count", latency.dimensions, "Sum"), True)]))
+        overview.append(
+            _graph(
+                "API requests and latency p50/p90/p99",
+                [
+                    _widget_metric(f"lat_{p}", Metric(latency.namespace, "Latency", latency.dimensions, p), True)
+                    for p in ("p50", "p90", "p99")
+                ]
+                + [_widget_metric("count", Metric(latency.namespace, "Count", latency.dimensions, "Sum"), True)],
+            )
+        )
     if provisioned_concurrency:
         alias = {"FunctionName": function_name, "Resource": f"{function_name}:{ALIAS_NAME}"}
-        overview.append(_graph("Provisioned concurrency utilization", [
-            _widget_metric("pcu", Metric("AWS/Lambda", "ProvisionedConcurrencyUtilization", alias, "Maximum"), True)]))
+        overview.append(
+            _graph(
+                "Provisioned concurrency utilization",
+                [
+                    _widget_metric(
+                        "pcu", Metric("AWS/Lambda", "ProvisionedConcurrencyUtilization", alias, "Maximum"), True
+                    )
+                ],
+            )
+        )
     per_alarm = []
     for spec in specs:
         rows = [_widget_metric(qid, metric, spec.expression is None) for qid, metric in spec.metrics.items()]
         if spec.expression:
             rows.append([{"expression": spec.expression, "label": spec.title, "id": "result"}])
         per_alarm.append(_graph(spec.title, rows, annotations=[{"label": "alarm threshold", "value": spec.threshold}]))
-    states = {"type": "alarm", "width": 24, "height": 4,
-              "properties": {"title": "Alarm states", "alarms": alarm_arns, "sortBy": "stateUpdatedTimestamp"}}
+    states = {
+        "type": "alarm",
+        "width": 24,
+        "height": 4,
+        "properties": {"title": "Alarm states", "alarms": alarm_arns, "sortBy": "stateUpdatedTimestamp"},
+    }
     return {"widgets": [states, *overview, *per_alarm]}

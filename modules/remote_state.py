@@ -7,34 +7,42 @@ from dataclasses import dataclass
 from cdktf import S3Backend, S3BackendEndpointConfig, TerraformStack
 
 from modules.aws_provider import REGION, EmulatorConfig, check_region
-from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, check_pattern
+from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks
 
 
 @dataclass(frozen=True)
 class RemoteStateConfig:
-    """Where state lives: ``bucket`` (made by the bootstrap stack), ``region`` (us-east-1 only),
-    ``key_prefix`` (default empty: keys are ``<stack>/terraform.tfstate``) and ``kms_key_alias``,
-    the bootstrap key that encrypts every state object.
-    """
+    """Where every stack keeps its Terraform state (the bootstrap stack creates the bucket and key)."""
 
     bucket: str
+    """Name of the state bucket."""
     kms_key_alias: str
+    """``alias/<name>`` of the bootstrap key that encrypts every state object."""
     region: str = REGION
+    """Region of the state bucket; only ``us-east-1``."""
     key_prefix: str = ""
+    """Folder prefix of every state key (default empty: keys are ``<stack>/terraform.tfstate``)."""
 
     def __post_init__(self) -> None:
-        check_pattern("state.bucket", self.bucket, BUCKET_NAME, BUCKET_NAME_HELP)
-        check_region("state.region", self.region)
-        check_pattern("state.key_prefix", self.key_prefix, r"([A-Za-z0-9_.-]+/)*",
-                      "empty or folder names of A-Z, a-z, 0-9, '_', '.', '-' each ending in '/'")
-        check_pattern("state.kms_key_alias", self.kms_key_alias, r"alias/[A-Za-z0-9/_-]{1,250}", "'alias/<name>'")
+        checks = Checks("state")
+        checks.pattern("bucket", self.bucket, BUCKET_NAME, BUCKET_NAME_HELP)
+        check_region(checks, "region", self.region)
+        checks.pattern(
+            "key_prefix",
+            self.key_prefix,
+            r"([A-Za-z0-9_.-]+/)*",
+            "empty or folder names of A-Z, a-z, 0-9, '_', '.', '-' each ending in '/'",
+        )
+        checks.pattern("kms_key_alias", self.kms_key_alias, r"alias/[A-Za-z0-9/_-]{1,250}", "'alias/<name>'")
+        checks.done()
 
     def key_for(self, stack_name: str) -> str:
         return f"{self.key_prefix}{stack_name}/terraform.tfstate"
 
 
-def configure_remote_state(stack: TerraformStack, *, config: RemoteStateConfig,
-                           emulator: EmulatorConfig | None) -> S3Backend:
+def configure_remote_state(
+    stack: TerraformStack, *, config: RemoteStateConfig, emulator: EmulatorConfig | None
+) -> S3Backend:
     """Point ``stack`` at its own state object; against the emulator, the same backend with local endpoints."""
     emulator_settings = {}
     if emulator:

@@ -35,51 +35,60 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from modules.iam import document
-from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, check_int_range, check_pattern, check_type, fail
+from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks
 
 ACCESS_LOG_SUFFIX = "-access-logs"
 
 
 @dataclass(frozen=True)
 class SecureBucketConfig:
-    """Tunables of a hardened bucket; versioning, encryption, TLS-only and public-access blocking are not.
-
-    - ``name``: the globally unique bucket name (its access-log bucket adds ``-access-logs``).
-    - ``force_destroy`` (default False): let ``destroy`` empty a non-empty bucket; never with ``prevent_destroy``.
-    - ``prevent_destroy`` (default True): Terraform refuses any plan that would delete the bucket.
-    - ``transition_to_infrequent_access_days`` (default 30): days before current objects move to STANDARD_IA.
-    - ``noncurrent_version_expiration_days`` (default 90): days a replaced version is kept.
-    - ``abort_incomplete_multipart_upload_days`` (default 7).
-    - ``object_level_denies`` (default True): apply the TLS-only and encryption denies to objects too. Only
-      the local emulator turns it off: it applies a Deny statement without evaluating its conditions, so a
-      conditional deny on ``arn/*`` refuses every object request there.
-    """
+    """Tunables of a hardened bucket; versioning, encryption, TLS-only and public-access blocking are not."""
 
     name: str
+    """The globally unique bucket name; its access-log bucket adds ``-access-logs`` (so at most 51 characters)."""
     force_destroy: bool = False
+    """Let ``destroy`` empty a non-empty bucket (default off); never together with ``prevent_destroy``."""
     prevent_destroy: bool = True
+    """Terraform refuses any plan that would delete the bucket (default on)."""
     transition_to_infrequent_access_days: int = 30
+    """Days before current objects move to STANDARD_IA (30..3650; S3's minimum is 30; default 30)."""
     noncurrent_version_expiration_days: int = 90
+    """Days a replaced object version is kept (1..3650; default 90)."""
     abort_incomplete_multipart_upload_days: int = 7
+    """Days before an unfinished multipart upload is removed (1..365; default 7)."""
     object_level_denies: bool = True
+    """Apply the TLS-only and encryption denies to objects too (default on). Only the local emulator turns it off:
+    it applies a Deny statement without evaluating its conditions, so a conditional deny on ``arn/*`` refuses every
+    object request there."""
 
     def __post_init__(self) -> None:
-        check_pattern("bucket.name", self.name, BUCKET_NAME, BUCKET_NAME_HELP)
-        if len(self.name) + len(ACCESS_LOG_SUFFIX) > 63:
-            raise fail("bucket.name", self.name, f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters, so that its "
-                       f"'{ACCESS_LOG_SUFFIX}' bucket name fits S3's 63")
-        check_type("bucket.force_destroy", self.force_destroy, bool)
-        check_type("bucket.prevent_destroy", self.prevent_destroy, bool)
-        if self.force_destroy and self.prevent_destroy:
-            raise fail("bucket.force_destroy", True, "False while prevent_destroy is True (protected data is never "
-                       "emptied by Terraform)")
+        checks = Checks("bucket")
+        if checks.pattern("name", self.name, BUCKET_NAME, BUCKET_NAME_HELP):
+            checks.that(
+                len(self.name) + len(ACCESS_LOG_SUFFIX) <= 63,
+                "name",
+                self.name,
+                f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters, so that its '{ACCESS_LOG_SUFFIX}' bucket "
+                "name fits S3's 63",
+            )
+        checks.type("force_destroy", self.force_destroy, bool)
+        checks.type("prevent_destroy", self.prevent_destroy, bool)
+        checks.that(
+            not (self.force_destroy is True and self.prevent_destroy is True),
+            "force_destroy",
+            True,
+            "False while prevent_destroy is True (protected data is never emptied by Terraform)",
+        )
         # STANDARD_IA has a 30-day minimum storage duration; S3 rejects earlier transitions.
-        check_int_range("bucket.transition_to_infrequent_access_days", self.transition_to_infrequent_access_days,
-                        30, 3650, "days")
-        check_int_range("bucket.noncurrent_version_expiration_days", self.noncurrent_version_expiration_days,
-                        1, 3650, "days")
-        check_int_range("bucket.abort_incomplete_multipart_upload_days", self.abort_incomplete_multipart_upload_days,
-                        1, 365, "days")
+        checks.int_range(
+            "transition_to_infrequent_access_days", self.transition_to_infrequent_access_days, 30, 3650, "days"
+        )
+        checks.int_range("noncurrent_version_expiration_days", self.noncurrent_version_expiration_days, 1, 3650, "days")
+        checks.int_range(
+            "abort_incomplete_multipart_upload_days", self.abort_incomplete_multipart_upload_days, 1, 365, "days"
+        )
+        checks.type("object_level_denies", self.object_level_denies, bool)
+        checks.done()
 
     @property
     def access_log_bucket_name(self) -> str:
@@ -91,12 +100,35 @@ class SecureBucket(Construct):
 
     With ``kms_key`` the bucket uses SSE-KMS with that key and bucket keys, and its policy denies uploads
     that ask for any other encryption. Server access logs go to ``access_log_bucket``, which has the same
-    safeguards but SSE-S3 (S3 log delivery cannot use SSE-KMS). Exposes ``bucket``, ``policy``,
-    ``versioning`` and ``access_log_bucket``.
+    safeguards but SSE-S3 (S3 log delivery cannot use SSE-KMS).
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: SecureBucketConfig, kms_key: KmsKey | None = None,
-                 _logs_of: S3Bucket | None = None) -> None:
+    bucket: S3Bucket
+    """The bucket."""
+    versioning: S3BucketVersioningA
+    """Versioning, always ``Enabled``."""
+    encryption: S3BucketServerSideEncryptionConfigurationA
+    """Default encryption: SSE-KMS with bucket keys when a key is given, else SSE-S3."""
+    public_access_block: S3BucketPublicAccessBlock
+    """All four public-access-block flags on."""
+    ownership: S3BucketOwnershipControls
+    """``BucketOwnerEnforced``: ACLs off."""
+    lifecycle: S3BucketLifecycleConfiguration
+    """Tiering, noncurrent-version expiry and multipart clean-up."""
+    policy: S3BucketPolicy
+    """TLS-only, and (with a key) deny uploads with any other encryption."""
+    access_log_bucket: SecureBucket | None
+    """Where S3 writes this bucket's server access logs (None on an access-log bucket itself)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: SecureBucketConfig,
+        kms_key: KmsKey | None = None,
+        _logs_of: S3Bucket | None = None,
+    ) -> None:
         super().__init__(scope, id)
         self.bucket = S3Bucket(
             self,
@@ -107,48 +139,87 @@ class SecureBucket(Construct):
         )
         bucket_id = self.bucket.id
         self.versioning = S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
+            self,
+            "versioning",
+            bucket=bucket_id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
         by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-            sse_algorithm="aws:kms" if kms_key else "AES256", kms_master_key_id=kms_key.arn if kms_key else None)
+            sse_algorithm="aws:kms" if kms_key else "AES256", kms_master_key_id=kms_key.arn if kms_key else None
+        )
         self.encryption = S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=by_default, bucket_key_enabled=kms_key is not None)])
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=by_default, bucket_key_enabled=kms_key is not None
+                )
+            ],
+        )
         self.public_access_block = S3BucketPublicAccessBlock(
-            self, "public_access_block", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True)
+            self,
+            "public_access_block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
         self.ownership = S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
+            self,
+            "ownership",
+            bucket=bucket_id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
         self.lifecycle = S3BucketLifecycleConfiguration(
-            self, "lifecycle", bucket=bucket_id, depends_on=[self.versioning],
-            rule=[S3BucketLifecycleConfigurationRule(
-                id="tiering-and-expiry",
-                status="Enabled",
-                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                transition=[S3BucketLifecycleConfigurationRuleTransition(
-                    days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA")],
-                noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                    noncurrent_days=config.noncurrent_version_expiration_days)],
-                abort_incomplete_multipart_upload=[S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                    days_after_initiation=config.abort_incomplete_multipart_upload_days)],
-            )])
+            self,
+            "lifecycle",
+            bucket=bucket_id,
+            depends_on=[self.versioning],
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="tiering-and-expiry",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
+                        )
+                    ],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=config.noncurrent_version_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=config.abort_incomplete_multipart_upload_days
+                        )
+                    ],
+                )
+            ],
+        )
         statements = [self._deny_insecure_transport(config.object_level_denies)]
         if config.object_level_denies:
             statements += self._deny_other_encryption(kms_key)
         if _logs_of:
             statements.append(self._allow_log_delivery(_logs_of))
-        self.access_log_bucket: SecureBucket | None = None
+        self.access_log_bucket = None
         if not _logs_of:
             self.access_log_bucket = SecureBucket(self, "access_logs", config=config, _logs_of=self.bucket)
             self.logging = S3BucketLoggingA(
-                self, "logging", bucket=bucket_id, target_bucket=self.access_log_bucket.bucket.id,
-                target_prefix=f"{config.name}/", depends_on=[self.access_log_bucket.policy])
+                self,
+                "logging",
+                bucket=bucket_id,
+                target_bucket=self.access_log_bucket.bucket.id,
+                target_prefix=f"{config.name}/",
+                depends_on=[self.access_log_bucket.policy],
+            )
         # The public access block must exist before a policy so S3 can judge the policy non-public.
         self.policy = S3BucketPolicy(
-            self, "policy", bucket=bucket_id, depends_on=[self.public_access_block],
-            policy=document(statements))
+            self, "policy", bucket=bucket_id, depends_on=[self.public_access_block], policy=document(statements)
+        )
 
     # Deny statements name every principal as {"AWS": "*"}, which IAM treats exactly like "*"; the emulator's
     # log-delivery permission check crashes on the bare string form.
@@ -181,8 +252,9 @@ class SecureBucket(Construct):
                 "Principal": {"AWS": "*"},
                 "Action": "s3:PutObject",
                 "Resource": f"{self.bucket.arn}/*",
-                "Condition": {"StringNotEqualsIfExists": {
-                    "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key.arn}},
+                "Condition": {
+                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key.arn}
+                },
             },
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import CloudwatchLogResourcePolicy
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
@@ -19,22 +20,29 @@ from constructs import Construct
 from modules.aws_provider import REGION
 from modules.iam import document
 from modules.log_shipping import LogShipping
-from modules.validation import check_int_range, check_pattern
+from modules.validation import Checks
 
-MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
-                       "AWSManagedRulesAmazonIpReputationList")
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
 
 
 @dataclass(frozen=True)
 class WafConfig:
-    """``name`` of the web ACL; ``rate_limit_per_5_minutes`` (default 2000) blocks a client IP above it."""
+    """The regional web ACL on the API stage."""
 
     name: str
+    """Name of the web ACL (1-100 of A-Z, a-z, 0-9, '-', '_'); its log group is ``aws-waf-logs-<name>``."""
     rate_limit_per_5_minutes: int = 2000
+    """Requests per 5 minutes above which a client IP is blocked (100..2,000,000,000; default 2000)."""
 
     def __post_init__(self) -> None:
-        check_pattern("waf.name", self.name, r"[A-Za-z0-9_-]{1,100}", "1-100 of A-Z, a-z, 0-9, '-', '_'")
-        check_int_range("waf.rate_limit_per_5_minutes", self.rate_limit_per_5_minutes, 100, 2_000_000_000)
+        checks = Checks("waf")
+        checks.pattern("name", self.name, r"[A-Za-z0-9_-]{1,100}", "1-100 of A-Z, a-z, 0-9, '-', '_'")
+        checks.int_range("rate_limit_per_5_minutes", self.rate_limit_per_5_minutes, 100, 2_000_000_000)
+        checks.done()
 
 
 def _visibility(metric: str) -> dict:
@@ -42,37 +50,71 @@ def _visibility(metric: str) -> dict:
 
 
 class Waf(Construct):
-    """Exposes ``web_acl`` and ``log_group`` (named ``aws-waf-logs-*`` as WAF requires)."""
+    """A web ACL on a stage: per-IP rate limiting and AWS managed rule groups, its logs shipped to the archive."""
 
-    def __init__(self, scope: Construct, id: str, *, config: WafConfig, stage_arn: str, shipping: LogShipping,
-                 account_id: str) -> None:
+    web_acl: Wafv2WebAcl
+    """The web ACL."""
+    log_group: CloudwatchLogGroup
+    """``aws-waf-logs-<name>`` (WAF requires the prefix), encrypted and shipped."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, config: WafConfig, stage_arn: str, shipping: LogShipping, account_id: str
+    ) -> None:
         super().__init__(scope, id)
-        rules = [{
-            "Name": "rate-limit-per-ip", "Priority": 0, "Action": {"Block": {}},
-            "Statement": {"RateBasedStatement": {"Limit": config.rate_limit_per_5_minutes, "AggregateKeyType": "IP"}},
-            "VisibilityConfig": _visibility(f"{config.name}-rate-limit"),
-        }] + [{
-            "Name": group, "Priority": priority, "OverrideAction": {"None": {}},
-            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
-            "VisibilityConfig": _visibility(f"{config.name}-{group}"),
-        } for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)]
+        rules = [
+            {
+                "Name": "rate-limit-per-ip",
+                "Priority": 0,
+                "Action": {"Block": {}},
+                "Statement": {
+                    "RateBasedStatement": {"Limit": config.rate_limit_per_5_minutes, "AggregateKeyType": "IP"}
+                },
+                "VisibilityConfig": _visibility(f"{config.name}-rate-limit"),
+            }
+        ] + [
+            {
+                "Name": group,
+                "Priority": priority,
+                "OverrideAction": {"None": {}},
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+                "VisibilityConfig": _visibility(f"{config.name}-{group}"),
+            }
+            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+        ]
         self.web_acl = Wafv2WebAcl(
-            self, "web_acl", name=config.name, scope="REGIONAL",
+            self,
+            "web_acl",
+            name=config.name,
+            scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
             rule_json=json.dumps(rules, separators=(",", ":")),
             visibility_config=Wafv2WebAclVisibilityConfig(
-                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=config.name))
+                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=config.name
+            ),
+        )
         Wafv2WebAclAssociation(self, "association", resource_arn=stage_arn, web_acl_arn=self.web_acl.arn)
-        self.log_group = shipping.log_group(self, "log_group", name=f"aws-waf-logs-{config.name}",
-                                            source=f"waf/{config.name}")
+        self.log_group = shipping.log_group(
+            self, "log_group", name=f"aws-waf-logs-{config.name}", source=f"waf/{config.name}"
+        )
         # WAF delivers through CloudWatch Logs' delivery service, which needs this grant on the group.
         grant = {
-            "Sid": "WafLogDelivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{self.log_group.arn}:*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id},
-                          "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{account_id}:*"}},
+            "Sid": "WafLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{self.log_group.arn}:*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{account_id}:*"},
+            },
         }
-        delivery = CloudwatchLogResourcePolicy(self, "delivery_policy", policy_name=f"{config.name}-waf-delivery",
-                                               policy_document=document([grant]))
-        Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=self.web_acl.arn,
-                                        log_destination_configs=[self.log_group.arn], depends_on=[delivery])
+        delivery = CloudwatchLogResourcePolicy(
+            self, "delivery_policy", policy_name=f"{config.name}-waf-delivery", policy_document=document([grant])
+        )
+        Wafv2WebAclLoggingConfiguration(
+            self,
+            "logging",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[self.log_group.arn],
+            depends_on=[delivery],
+        )

@@ -11,22 +11,30 @@ import pytest
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from tools import fast_import  # noqa: E402 - must precede every provider import in the test modules
+from synth import fast_import  # noqa: E402 - must precede every provider import in the test modules
 
 fast_import.install()
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ["CHECKPOINT_DISABLE"] = "1"
 if (PROJECT_DIR / ".cache" / "terraform.rc").exists():  # written by `make setup`: offline provider installs
     os.environ["TF_CLI_CONFIG_FILE"] = str(PROJECT_DIR / ".cache" / "terraform.rc")
-for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KEY_PREFIX",
-             "BOOTSTRAP_ENV", "AWS_ACCOUNT_ID_DEV", "AWS_ACCOUNT_ID_PROD"):
+for name in (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "TF_STATE_BUCKET",
+    "TF_STATE_REGION",
+    "TF_STATE_KEY_PREFIX",
+    "BOOTSTRAP_ENV",
+    "AWS_ACCOUNT_ID_DEV",
+    "AWS_ACCOUNT_ID_PROD",
+):
     os.environ.pop(name, None)
 
 from stack_helpers import Synth, synthesize  # noqa: E402
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    # Imports are done: give the test run its cyclic GC back (see tools/fast_import.py).
+    # Imports are done: give the test run its cyclic GC back (see synth/fast_import.py).
     fast_import.settle()
 
 
@@ -57,8 +65,12 @@ def bootstrap(synth: Synth) -> dict:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """Print the one-line summaries tests record (checkov counts, policy, contention, drift)."""
-    lines = [value for report in terminalreporter.stats.get("passed", [])
-             for key, value in report.user_properties if key == "summary"]
+    lines = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for key, value in report.user_properties
+        if key == "summary"
+    ]
     if lines:
         terminalreporter.section("gate summaries")
         for line in sorted(lines):

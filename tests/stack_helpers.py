@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +44,6 @@ def statements(resource: dict, attribute: str = "policy") -> dict[str, dict]:
     return {s.get("Sid", str(i)): s for i, s in enumerate(policy_of(resource, attribute)["Statement"])}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def synthesize(outdir: Path, environ: dict[str, str] | None = None) -> Synth:
     """Synthesize the whole app in this process (the jsii runtime is loaded once per worker)."""
     saved = dict(os.environ)
@@ -63,5 +56,10 @@ def synthesize(outdir: Path, environ: dict[str, str] | None = None) -> Synth:
         os.environ.clear()
         os.environ.update(saved)
     manifest = json.loads((outdir / "manifest.json").read_text())
-    return Synth(outdir, {name: json.loads((outdir / stack["synthesizedStackPath"]).read_text())
-                          for name, stack in manifest["stacks"].items()})
+    return Synth(
+        outdir,
+        {
+            name: json.loads((outdir / stack["synthesizedStackPath"]).read_text())
+            for name, stack in manifest["stacks"].items()
+        },
+    )

@@ -33,13 +33,16 @@ def test_events_body_is_validated_against_the_handlers_schema(prod):
     post = next(m for m in resources(prod, "aws_api_gateway_method").values() if m["http_method"] == "POST")
     model = one(prod, "aws_api_gateway_model")
     assert json.loads(model["schema"]) == EVENT_SCHEMA
-    assert post["request_models"] == {"application/json": ref("aws_api_gateway_model",
-                                                               next(iter(resources(prod, "aws_api_gateway_model"))),
-                                                               "name")}
+    assert post["request_models"] == {
+        "application/json": ref("aws_api_gateway_model", next(iter(resources(prod, "aws_api_gateway_model"))), "name")
+    }
     validators = {v["name"]: v for v in resources(prod, "aws_api_gateway_request_validator").values()}
     assert validators["body"]["validate_request_body"] is True
-    response = next(r for r in resources(prod, "aws_api_gateway_gateway_response").values()
-                    if r["response_type"] == "BAD_REQUEST_BODY")
+    response = next(
+        r
+        for r in resources(prod, "aws_api_gateway_gateway_response").values()
+        if r["response_type"] == "BAD_REQUEST_BODY"
+    )
     assert response["status_code"] == "422"
 
 
@@ -78,8 +81,8 @@ def test_redeployment_hash_changes_when_the_api_definition_changes(monkeypatch, 
     monkeypatch.setattr(api, "_GATEWAY_RESPONSES", api._GATEWAY_RESPONSES[:-1])
     import cdktf
 
-    import environments
-    from modules.service_stack import ServiceStack
+    from stacks import environments
+    from stacks.service import ServiceStack
 
     app = cdktf.Testing.app()
     stack = ServiceStack(app, "serverless-app-prod", config=environments.load()["prod"])
@@ -100,8 +103,8 @@ def test_account_logging_role_is_managed_and_can_be_switched_off(prod):
 
     import cdktf
 
-    import environments
-    from modules.service_stack import ServiceStack
+    from stacks import environments
+    from stacks.service import ServiceStack
 
     config = environments.load()["dev"]
     config = replace(config, api=replace(config.api, manage_account_cloudwatch_role=False))
@@ -114,25 +117,33 @@ def test_waf_protects_the_prod_stage_only(prod, dev, local):
     rules = json.loads(acl["rule_json"])
     assert rules[0]["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
     assert {r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") for r in rules[1:]} == {
-        "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"}
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
     stage = next(iter(resources(prod, "aws_api_gateway_stage")))
     assert one(prod, "aws_wafv2_web_acl_association")["resource_arn"] == ref("aws_api_gateway_stage", stage, "arn")
     assert one(prod, "aws_wafv2_web_acl_logging_configuration")
     assert not resources(dev, "aws_wafv2_web_acl") and not resources(local, "aws_wafv2_web_acl")
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"usage_plan_rate_limit": 1000, "throttle_rate_limit": 1000, "usage_plan_quota_per_day": 10_000},
-     r"api.usage_plan_quota_per_day=10000 is invalid: allowed >= 3600000: at the plan's 1000 requests/s this quota "
-     r"runs dry in 10 s"),
-    ({"throttle_rate_limit": 20_000}, "api.throttle_rate_limit=20000 is invalid: allowed 1..10000"),
-    ({"throttle_burst_limit": 6000}, "api.throttle_burst_limit=6000 is invalid: allowed 1..5000"),
-    ({"usage_plan_rate_limit": 200}, r"api.usage_plan_rate_limit=200 is invalid: allowed 1..100"),
-    ({"usage_plan_burst_limit": 300}, r"api.usage_plan_burst_limit=300 is invalid"),
-    ({"stage_name": "v-1"}, "api.stage_name='v-1' is invalid"),
-    ({"name": ""}, "api.name='' is invalid"),
-    ({"manage_account_cloudwatch_role": "no"}, "api.manage_account_cloudwatch_role='no' is invalid"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"usage_plan_rate_limit": 1000, "throttle_rate_limit": 1000, "usage_plan_quota_per_day": 10_000},
+            r"api.usage_plan_quota_per_day=10000 is invalid: allowed >= 3600000: at the plan's 1000 requests/s "
+            r"this quota runs dry in 10 s",
+        ),
+        ({"throttle_rate_limit": 20_000}, "api.throttle_rate_limit=20000 is invalid: allowed 1..10000"),
+        ({"throttle_burst_limit": 6000}, "api.throttle_burst_limit=6000 is invalid: allowed 1..5000"),
+        ({"usage_plan_rate_limit": 200}, r"api.usage_plan_rate_limit=200 is invalid: allowed 1..100"),
+        ({"usage_plan_burst_limit": 300}, r"api.usage_plan_burst_limit=300 is invalid"),
+        ({"stage_name": "v-1"}, "api.stage_name='v-1' is invalid"),
+        ({"name": ""}, "api.name='' is invalid"),
+        ({"manage_account_cloudwatch_role": "no"}, "api.manage_account_cloudwatch_role='no' is invalid"),
+    ],
+)
 def test_api_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         ApiConfig(**{"name": "api", **values})

@@ -10,12 +10,17 @@ from cdktf import App, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from stack_helpers import PROJECT_DIR
 
-from modules import policy
 from modules.aws_provider import REGION, ProviderConfig, RegionLockedProvider, check_region_environment
 from modules.validation import ConfigError
+from stacks import policy
 
-TAGS = {"Project": "serverless-app", "Environment": "prod", "ManagedBy": "cdktf", "Owner": "platform-team",
-        "CostCenter": "cc-0000"}
+TAGS = {
+    "Project": "serverless-app",
+    "Environment": "prod",
+    "ManagedBy": "cdktf",
+    "Owner": "platform-team",
+    "CostCenter": "cc-0000",
+}
 
 
 def test_every_stack_has_one_us_east_1_provider_with_default_tags(synth):
@@ -35,7 +40,8 @@ def test_only_local_points_at_the_emulator(synth):
     local_provider = synth.stack("local")["provider"]["aws"][0]
     endpoints = local_provider["endpoints"][0]
     assert {"s3", "kms", "iam", "sts", "lambda", "apigateway", "logs", "firehose", "cloudwatch", "sns", "sqs"} <= set(
-        endpoints)
+        endpoints
+    )
     assert all(url.startswith("http://127.0.0.1:") for url in endpoints.values())
     assert local_provider["access_key"] == "test"
     for environment in ("dev", "prod"):
@@ -89,8 +95,14 @@ def test_a_second_provider_in_another_region_fails_synth():
 @pytest.mark.slow
 def test_synth_with_aws_region_elsewhere_fails_and_writes_nothing(tmp_path):
     outdir = tmp_path / "out"
-    result = subprocess.run([sys.executable, "main.py"], cwd=PROJECT_DIR, capture_output=True, text=True,
-                            env={**os.environ, "AWS_REGION": "eu-west-1", "CDKTF_OUTDIR": str(outdir)}, check=False)
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AWS_REGION": "eu-west-1", "CDKTF_OUTDIR": str(outdir)},
+        check=False,
+    )
     assert result.returncode == 2
     assert "AWS_REGION='eu-west-1' is invalid: allowed only 'us-east-1'" in result.stderr
     assert not list(outdir.rglob("*.json")), "a failed synth must not write any stack"

@@ -16,8 +16,13 @@ def test_key_rotates_with_the_configured_window(prod, dev):
 
 def test_key_policy_grants_each_service_and_nothing_broader(prod):
     policy = statements(one(prod, "aws_kms_key"))
-    assert set(policy) == {"AccountAdministration", "CloudWatchLogsInThisAccount", "S3DeliveryForThisAccount",
-                           "CloudWatchAlarmsPublishToEncryptedTopics", "LambdaEnvironmentEncryption"}
+    assert set(policy) == {
+        "AccountAdministration",
+        "CloudWatchLogsInThisAccount",
+        "S3DeliveryForThisAccount",
+        "CloudWatchAlarmsPublishToEncryptedTopics",
+        "LambdaEnvironmentEncryption",
+    }
     for sid, statement in policy.items():
         assert statement["Principal"] != "*" and statement["Principal"] != {"AWS": "*"}, sid
     logs = policy["CloudWatchLogsInThisAccount"]
@@ -36,14 +41,17 @@ def test_key_policy_grants_each_service_and_nothing_broader(prod):
     assert [s for s in policy.values() if s["Action"] == "kms:*"] == [policy["AccountAdministration"]]
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"deletion_window_in_days": 6}, "encryption_key.deletion_window_in_days=6 is invalid: allowed 7..30"),
-    ({"deletion_window_in_days": 31}, "encryption_key.deletion_window_in_days=31 is invalid"),
-    ({"deletion_window_in_days": "30"}, "encryption_key.deletion_window_in_days='30' is invalid"),
-    ({"alias": "aws/reserved"}, "encryption_key.alias='aws/reserved' is invalid"),
-    ({"alias": ""}, "encryption_key.alias='' is invalid"),
-    ({"allow_lambda": "yes"}, "encryption_key.allow_lambda='yes' is invalid"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"deletion_window_in_days": 6}, "encryption_key.deletion_window_in_days=6 is invalid: allowed 7..30"),
+        ({"deletion_window_in_days": 31}, "encryption_key.deletion_window_in_days=31 is invalid"),
+        ({"deletion_window_in_days": "30"}, "encryption_key.deletion_window_in_days='30' is invalid"),
+        ({"alias": "aws/reserved"}, "encryption_key.alias='aws/reserved' is invalid"),
+        ({"alias": ""}, "encryption_key.alias='' is invalid"),
+        ({"allow_lambda": "yes"}, "encryption_key.allow_lambda='yes' is invalid"),
+    ],
+)
 def test_key_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         EncryptionKeyConfig(**{"alias": "ok", **values})

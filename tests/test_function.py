@@ -10,7 +10,7 @@ from stack_helpers import one, ref, resources, statements
 
 from modules.autoscaling import AutoscalingConfig
 from modules.function import FunctionConfig
-from tools import bundle
+from synth import bundle
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 
@@ -29,8 +29,11 @@ def test_function_runtime_architecture_and_limits(prod, dev):
 def test_function_logs_json_to_its_own_shipped_group_and_traces(prod):
     function = one(prod, "aws_lambda_function")
     assert function["tracing_config"] == {"mode": "Active"}
-    group_name = next(k for k, g in resources(prod, "aws_cloudwatch_log_group").items()
-                      if g["name"] == "/aws/lambda/serverless-app-prod-api")
+    group_name = next(
+        k
+        for k, g in resources(prod, "aws_cloudwatch_log_group").items()
+        if g["name"] == "/aws/lambda/serverless-app-prod-api"
+    )
     assert function["logging_config"]["log_format"] == "JSON"
     assert function["logging_config"]["log_group"] == ref("aws_cloudwatch_log_group", group_name, "name")
     assert f"aws_cloudwatch_log_group.{group_name}" in function["depends_on"]
@@ -46,12 +49,16 @@ def test_environment_is_encrypted_and_uses_no_reserved_names(prod):
 
 
 def test_execution_role_is_least_privilege(prod):
-    policy = statements(next(p for p in resources(prod, "aws_iam_role_policy").values()
-                             if p["name"] == "least-privilege"))
+    policy = statements(
+        next(p for p in resources(prod, "aws_iam_role_policy").values() if p["name"] == "least-privilege")
+    )
     assert set(policy) == {"WriteOwnLogGroup", "Tracing", "DecryptOwnEnvironment", "DeadLetters", "EncryptDeadLetters"}
     assert policy["WriteOwnLogGroup"]["Resource"].endswith(":log-stream:*")
-    assert not any(action.startswith("s3:") for s in policy.values() for action in
-                   ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert not any(
+        action.startswith("s3:")
+        for s in policy.values()
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
     assert policy["DecryptOwnEnvironment"]["Action"] == "kms:Decrypt"
 
 
@@ -83,10 +90,20 @@ def test_source_code_hash_is_the_sha256_of_the_zip_it_ships(synth, prod):
 
 @pytest.mark.slow  # two pip installs for the Lambda platform
 def test_bundle_is_reproducible_and_built_for_the_lambda_platform(tmp_path):
-    first = bundle.build(FUNCTIONS / "api", FUNCTIONS / "requirements.txt", python_version="3.12",
-                         architecture="arm64", cache_dir=tmp_path / "a")
-    second = bundle.build(FUNCTIONS / "api", FUNCTIONS / "requirements.txt", python_version="3.12",
-                          architecture="arm64", cache_dir=tmp_path / "b")
+    first = bundle.build(
+        FUNCTIONS / "api",
+        FUNCTIONS / "requirements.txt",
+        python_version="3.12",
+        architecture="arm64",
+        cache_dir=tmp_path / "a",
+    )
+    second = bundle.build(
+        FUNCTIONS / "api",
+        FUNCTIONS / "requirements.txt",
+        python_version="3.12",
+        architecture="arm64",
+        cache_dir=tmp_path / "b",
+    )
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.sha256_base64 == second.sha256_base64
     with zipfile.ZipFile(first.path) as archive:
@@ -111,8 +128,7 @@ def test_bundle_rebuilds_only_when_content_changes(tmp_path):
     again = bundle.build(source, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c")
     assert one_ == again
     (source / "app.py").write_text("x = 2\n")
-    changed = bundle.build(source, requirements, python_version="3.12", architecture="x86_64",
-                           cache_dir=tmp_path / "c")
+    changed = bundle.build(source, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c")
     assert changed.sha256_base64 != one_.sha256_base64
 
 
@@ -130,32 +146,56 @@ def test_prod_autoscales_provisioned_concurrency_on_the_alias(prod, dev, local):
     assert not resources(dev, "aws_appautoscaling_target") and not resources(local, "aws_appautoscaling_target")
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"memory_size_mb": 64}, "function.memory_size_mb=64 is invalid: allowed 128..10240 MB"),
-    ({"timeout_seconds": 30}, "function.timeout_seconds=30 is invalid: allowed 1..29 seconds"),
-    ({"timeout_seconds": 0}, "function.timeout_seconds=0 is invalid"),
-    ({"reserved_concurrency": 0}, "function.reserved_concurrency=0 is invalid"),
-    ({"runtime": "python3.8"}, "function.runtime='python3.8' is invalid: allowed one of 'python3.12', 'python3.13'"),
-    ({"architecture": "sparc"}, "function.architecture='sparc' is invalid"),
-    ({"name": "has space"}, "function.name='has space' is invalid"),
-    ({"name": "x" * 65}, "function.name='x{65}' is invalid"),
-    ({"environment": {"AWS_REGION": "us-east-1"}}, r"function.environment\['AWS_REGION'\]='us-east-1' is invalid"),
-    ({"environment": {"AWS_LAMBDA_FOO": "1"}}, r"function.environment\['AWS_LAMBDA_FOO'\]"),
-    ({"environment": {"1BAD": "1"}}, r"function.environment\['1BAD'\]"),
-    ({"metrics_namespace": "AWS/Lambda"}, "function.metrics_namespace='AWS/Lambda' is invalid"),
-    ({"source": "missing"}, "function.source='missing' is invalid"),
-    ({"memory_size_mb": True}, "function.memory_size_mb=True is invalid"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"memory_size_mb": 64}, "function.memory_size_mb=64 is invalid: allowed 128..10240 MB"),
+        ({"timeout_seconds": 30}, "function.timeout_seconds=30 is invalid: allowed 1..29 seconds"),
+        ({"timeout_seconds": 0}, "function.timeout_seconds=0 is invalid"),
+        ({"reserved_concurrency": 0}, "function.reserved_concurrency=0 is invalid"),
+        (
+            {"runtime": "python3.8"},
+            "function.runtime='python3.8' is invalid: allowed one of 'python3.12', 'python3.13'",
+        ),
+        ({"architecture": "sparc"}, "function.architecture='sparc' is invalid"),
+        ({"name": "has space"}, "function.name='has space' is invalid"),
+        ({"name": "x" * 65}, "function.name='x{65}' is invalid"),
+        ({"environment": {"AWS_REGION": "us-east-1"}}, r"function.environment\['AWS_REGION'\]='us-east-1' is invalid"),
+        ({"environment": {"AWS_LAMBDA_FOO": "1"}}, r"function.environment\['AWS_LAMBDA_FOO'\]"),
+        ({"environment": {"1BAD": "1"}}, r"function.environment\['1BAD'\]"),
+        ({"metrics_namespace": "AWS/Lambda"}, "function.metrics_namespace='AWS/Lambda' is invalid"),
+        (
+            {"handler": "lambda_handler"},
+            "function.handler='lambda_handler' is invalid: allowed 'package.module.function'",
+        ),
+        ({"memory_size_mb": True}, "function.memory_size_mb=True is invalid"),
+    ],
+)
 def test_function_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         FunctionConfig(**{"name": "fn", "service_name": "svc", "metrics_namespace": "ns", **values})
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"min_capacity": 0}, "autoscaling.min_capacity=0 is invalid"),
-    ({"min_capacity": 5, "max_capacity": 2}, "autoscaling.max_capacity=2 is invalid: allowed >= min_capacity"),
-    ({"target_utilization": 0.95}, "autoscaling.target_utilization=0.95 is invalid: allowed 0.1..0.9"),
-])
+def test_a_handler_package_missing_under_functions_is_refused_before_bundling():
+    from stacks.packaging import lambda_code
+
+    config = FunctionConfig(name="fn", service_name="svc", metrics_namespace="ns", handler="missing.handler.main")
+    with pytest.raises(
+        ValueError,
+        match=r"function.handler='missing.handler.main' is invalid: allowed a handler whose "
+        r"package is a folder under .*functions",
+    ):
+        lambda_code(config)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"min_capacity": 0}, "autoscaling.min_capacity=0 is invalid"),
+        ({"min_capacity": 5, "max_capacity": 2}, "autoscaling.max_capacity=2 is invalid: allowed >= min_capacity"),
+        ({"target_utilization": 0.95}, "autoscaling.target_utilization=0.95 is invalid: allowed 0.1..0.9"),
+    ],
+)
 def test_autoscaling_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         AutoscalingConfig(**{"enable_provisioned_concurrency": True, **values})

@@ -23,14 +23,17 @@ def test_archive_is_versioned_kms_encrypted_with_bucket_keys(prod):
     assert rule["bucket_key_enabled"] is True
     kms_key = next(iter(resources(prod, "aws_kms_key")))
     assert rule["apply_server_side_encryption_by_default"] == {
-        "sse_algorithm": "aws:kms", "kms_master_key_id": ref("aws_kms_key", kms_key, "arn")}
+        "sse_algorithm": "aws:kms",
+        "kms_master_key_id": ref("aws_kms_key", kms_key, "arn"),
+    }
 
 
 def test_archive_blocks_public_access_and_enforces_ownership(prod):
     key, _ = _bucket(prod, "serverless-app-prod-logs")
     (block,) = _attached(prod, "aws_s3_bucket_public_access_block", key)
-    assert [block[f] for f in ("block_public_acls", "block_public_policy", "ignore_public_acls",
-                               "restrict_public_buckets")] == [True] * 4
+    assert [
+        block[f] for f in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    ] == [True] * 4
     (ownership,) = _attached(prod, "aws_s3_bucket_ownership_controls", key)
     assert ownership["rule"]["object_ownership"] == "BucketOwnerEnforced"
 
@@ -45,10 +48,14 @@ def test_archive_policy_denies_non_tls_on_bucket_and_objects_and_foreign_encrypt
     assert set(tls["Resource"]) == {arn, f"{arn}/*"}
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["DenyUploadsNotUsingKms"]["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+    }
     kms_key = next(iter(resources(prod, "aws_kms_key")))
-    assert policy["DenyUploadsWithAnotherKey"]["Condition"] == {"StringNotEqualsIfExists": {
-        "s3:x-amz-server-side-encryption-aws-kms-key-id": ref("aws_kms_key", kms_key, "arn")}}
+    assert policy["DenyUploadsWithAnotherKey"]["Condition"] == {
+        "StringNotEqualsIfExists": {
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": ref("aws_kms_key", kms_key, "arn")
+        }
+    }
 
 
 def test_archive_lifecycle_tiers_expires_old_versions_and_aborts_uploads(prod):
@@ -85,16 +92,22 @@ def test_prod_archive_cannot_be_destroyed_but_dev_can(prod, dev):
     assert bucket["force_destroy"] is True and bucket["lifecycle"]["prevent_destroy"] is False
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"name": "Has_Upper"}, "bucket.name='Has_Upper' is invalid"),
-    ({"name": "ab"}, "bucket.name='ab' is invalid"),
-    ({"name": "x" * 60}, "so that its '-access-logs' bucket name fits"),
-    ({"name": "xn--punycode"}, "bucket.name='xn--punycode' is invalid"),
-    ({"force_destroy": True, "prevent_destroy": True}, "bucket.force_destroy=True is invalid"),
-    ({"transition_to_infrequent_access_days": 10}, "transition_to_infrequent_access_days=10 is invalid: allowed 30"),
-    ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days=0 is invalid"),
-    ({"abort_incomplete_multipart_upload_days": 1.5}, "abort_incomplete_multipart_upload_days=1.5 is invalid"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"name": "Has_Upper"}, "bucket.name='Has_Upper' is invalid"),
+        ({"name": "ab"}, "bucket.name='ab' is invalid"),
+        ({"name": "x" * 60}, "so that its '-access-logs' bucket name fits"),
+        ({"name": "xn--punycode"}, "bucket.name='xn--punycode' is invalid"),
+        ({"force_destroy": True, "prevent_destroy": True}, "bucket.force_destroy=True is invalid"),
+        (
+            {"transition_to_infrequent_access_days": 10},
+            "transition_to_infrequent_access_days=10 is invalid: allowed 30",
+        ),
+        ({"noncurrent_version_expiration_days": 0}, "noncurrent_version_expiration_days=0 is invalid"),
+        ({"abort_incomplete_multipart_upload_days": 1.5}, "abort_incomplete_multipart_upload_days=1.5 is invalid"),
+    ],
+)
 def test_bucket_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         SecureBucketConfig(**{"name": "valid-name", **values})

@@ -69,12 +69,15 @@ def test_firehose_role_writes_only_the_archive(prod):
     assert condition["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"buffering_size_in_mb": 0}, "log_shipping.buffering_size_in_mb=0 is invalid: allowed 1..128"),
-    ({"buffering_interval_in_seconds": 901}, "log_shipping.buffering_interval_in_seconds=901 is invalid"),
-    ({"log_retention_in_days": 45}, "log_shipping.log_retention_in_days=45 is invalid: allowed one of"),
-    ({"name_prefix": "Bad Prefix"}, "log_shipping.name_prefix='Bad Prefix' is invalid"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"buffering_size_in_mb": 0}, "log_shipping.buffering_size_in_mb=0 is invalid: allowed 1..128"),
+        ({"buffering_interval_in_seconds": 901}, "log_shipping.buffering_interval_in_seconds=901 is invalid"),
+        ({"log_retention_in_days": 45}, "log_shipping.log_retention_in_days=45 is invalid: allowed one of"),
+        ({"name_prefix": "Bad Prefix"}, "log_shipping.name_prefix='Bad Prefix' is invalid"),
+    ],
+)
 def test_log_shipping_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         LogShippingConfig(**{"name_prefix": "app-dev", **values})

@@ -17,11 +17,25 @@ PROJECT = Path(__file__).resolve().parent.parent
 # Firehose: "Data delivery metrics"). An alarm on any other name would never leave INSUFFICIENT_DATA.
 PUBLISHED = {
     "AWS/Lambda": {
-        "names": {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions",
-                  "ProvisionedConcurrencySpilloverInvocations", "ProvisionedConcurrencyUtilization",
-                  "ProvisionedConcurrentExecutions", "ProvisionedConcurrencyInvocations", "DeadLetterErrors",
-                  "DestinationDeliveryFailures", "AsyncEventsReceived", "AsyncEventAge", "AsyncEventsDropped",
-                  "UnreservedConcurrentExecutions", "ClaimedAccountConcurrency", "IteratorAge"},
+        "names": {
+            "Invocations",
+            "Errors",
+            "Throttles",
+            "Duration",
+            "ConcurrentExecutions",
+            "ProvisionedConcurrencySpilloverInvocations",
+            "ProvisionedConcurrencyUtilization",
+            "ProvisionedConcurrentExecutions",
+            "ProvisionedConcurrencyInvocations",
+            "DeadLetterErrors",
+            "DestinationDeliveryFailures",
+            "AsyncEventsReceived",
+            "AsyncEventAge",
+            "AsyncEventsDropped",
+            "UnreservedConcurrentExecutions",
+            "ClaimedAccountConcurrency",
+            "IteratorAge",
+        },
         "dimensions": [set(), {"FunctionName"}, {"FunctionName", "Resource"}, {"FunctionName", "ExecutedVersion"}],
     },
     "AWS/ApiGateway": {
@@ -29,8 +43,15 @@ PUBLISHED = {
         "dimensions": [{"ApiName"}, {"ApiName", "Stage"}, {"ApiName", "Method", "Resource", "Stage"}],
     },
     "AWS/Firehose": {
-        "names": {"DeliveryToS3.DataFreshness", "DeliveryToS3.Success", "DeliveryToS3.Records",
-                  "DeliveryToS3.Bytes", "IncomingRecords", "IncomingBytes", "ThrottledRecords"},
+        "names": {
+            "DeliveryToS3.DataFreshness",
+            "DeliveryToS3.Success",
+            "DeliveryToS3.Records",
+            "DeliveryToS3.Bytes",
+            "IncomingRecords",
+            "IncomingBytes",
+            "ThrottledRecords",
+        },
         "dimensions": [{"DeliveryStreamName"}],
     },
 }
@@ -39,13 +60,20 @@ PUBLISHED = {
 def _alarm_metrics(alarm: dict) -> list[dict]:
     if "metric_query" in alarm:
         return [q["metric"] for q in alarm["metric_query"] if "metric" in q]
-    return [{"namespace": alarm["namespace"], "metric_name": alarm["metric_name"],
-             "dimensions": alarm.get("dimensions", {})}]
+    return [
+        {
+            "namespace": alarm["namespace"],
+            "metric_name": alarm["metric_name"],
+            "dimensions": alarm.get("dimensions", {}),
+        }
+    ]
 
 
 def test_every_alarm_watches_a_metric_aws_publishes_or_the_stack_produces(prod):
-    custom_metrics = {(f["metric_transformation"]["namespace"], f["metric_transformation"]["name"])
-                      for f in resources(prod, "aws_cloudwatch_log_metric_filter").values()}
+    custom_metrics = {
+        (f["metric_transformation"]["namespace"], f["metric_transformation"]["name"])
+        for f in resources(prod, "aws_cloudwatch_log_metric_filter").values()
+    }
     for name, alarm in resources(prod, "aws_cloudwatch_metric_alarm").items():
         for metric in _alarm_metrics(alarm):
             namespace = metric["namespace"]
@@ -90,8 +118,10 @@ def test_thresholds_come_from_config(prod):
     assert alarms["serverless-app-prod-lambda-concurrency"]["threshold"] == 160  # 0.8 x 200 reserved
     assert alarms["serverless-app-prod-api-latency-p99"]["threshold"] == 1000
     spill = alarms["serverless-app-prod-provisioned-spillover"]
-    assert spill["dimensions"] == {"FunctionName": "serverless-app-prod-api",
-                                   "Resource": "serverless-app-prod-api:live"}
+    assert spill["dimensions"] == {
+        "FunctionName": "serverless-app-prod-api",
+        "Resource": "serverless-app-prod-api:live",
+    }
 
 
 def test_alert_topic_is_encrypted_with_the_stack_key(prod):
@@ -123,8 +153,11 @@ def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
     assert "API requests and latency p50/p90/p99" in titles
     for alarm in resources(prod, "aws_cloudwatch_metric_alarm").values():
         # Each alarm has a graph with the same threshold line.
-        assert any(w["properties"].get("annotations", {}).get("horizontal", [{}])[0].get("value") == alarm["threshold"]
-                   for w in body["widgets"] if w["type"] == "metric"), alarm["alarm_name"]
+        assert any(
+            w["properties"].get("annotations", {}).get("horizontal", [{}])[0].get("value") == alarm["threshold"]
+            for w in body["widgets"]
+            if w["type"] == "metric"
+        ), alarm["alarm_name"]
 
 
 def test_handler_emits_the_emf_metrics_the_dashboard_graphs():
@@ -149,16 +182,19 @@ def test_readme_architecture_diagram_names_only_resources_of_the_prod_stack(prod
     assert named <= set(prod["resource"]), named - set(prod["resource"])
 
 
-@pytest.mark.parametrize(("values", "message"), [
-    ({"lambda_error_rate_percent": -1}, "monitoring.lambda_error_rate_percent=-1 is invalid"),
-    ({"api_latency_p99_ms": -5}, "monitoring.api_latency_p99_ms=-5 is invalid"),
-    ({"evaluation_periods": 0}, "monitoring.evaluation_periods=0 is invalid: allowed 1..100"),
-    ({"datapoints_to_alarm": 6}, "monitoring.datapoints_to_alarm=6 is invalid: allowed 1..5"),
-    ({"period_seconds": 45}, "monitoring.period_seconds=45 is invalid"),
-    ({"alarm_emails": ("not-an-email",)}, r"monitoring.alarm_emails\[0\]='not-an-email' is invalid"),
-    ({"alarm_https_endpoints": ("http://insecure",)}, r"monitoring.alarm_https_endpoints\[0\]"),
-    ({"duration_p99_fraction_of_timeout": 1.5}, "monitoring.duration_p99_fraction_of_timeout=1.5 is invalid"),
-])
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"lambda_error_rate_percent": -1}, "monitoring.lambda_error_rate_percent=-1 is invalid"),
+        ({"api_latency_p99_ms": -5}, "monitoring.api_latency_p99_ms=-5 is invalid"),
+        ({"evaluation_periods": 0}, "monitoring.evaluation_periods=0 is invalid: allowed 1..100"),
+        ({"datapoints_to_alarm": 6}, "monitoring.datapoints_to_alarm=6 is invalid: allowed 1..5"),
+        ({"period_seconds": 45}, "monitoring.period_seconds=45 is invalid"),
+        ({"alarm_emails": ("not-an-email",)}, r"monitoring.alarm_emails\[0\]='not-an-email' is invalid"),
+        ({"alarm_https_endpoints": ("http://insecure",)}, r"monitoring.alarm_https_endpoints\[0\]"),
+        ({"duration_p99_fraction_of_timeout": 1.5}, "monitoring.duration_p99_fraction_of_timeout=1.5 is invalid"),
+    ],
+)
 def test_monitoring_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         MonitoringConfig(**{"name": "m", **values})
@@ -167,9 +203,12 @@ def test_monitoring_config_errors(values, message):
 def test_p99_threshold_above_the_timeout_is_refused():
     from dataclasses import replace
 
-    import environments
+    from stacks import environments
 
     config = environments.load()["prod"]
-    with pytest.raises(ValueError, match=r"monitoring.api_latency_p99_ms=15000.0 is invalid: allowed <= "
-                                         r"function.timeout_seconds \* 1000 \(10000\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"monitoring.api_latency_p99_ms=15000.0 is invalid: allowed <= "
+        r"function.timeout_seconds \* 1000 \(10000\)",
+    ):
         replace(config, monitoring=replace(config.monitoring, api_latency_p99_ms=15000.0))

@@ -9,9 +9,9 @@ from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 
-from modules import policy
 from modules.aws_provider import ProviderConfig, RegionLockedProvider
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
+from stacks import policy
 
 TAGS = {"Project": "p"}
 
@@ -31,8 +31,10 @@ def test_our_stacks_have_no_violations(synth, record_property):
     for name, tf in synth.stacks.items():
         exempt = frozenset({"tls-deny-on-objects"}) if name.endswith(("-local", "-bootstrap")) else frozenset()
         assert policy.check(tf, exempt) == [], name
-    record_property("summary", f"synth policy: 0 violations in {len(synth.stacks)} stacks (rules: buckets, log "
-                               "groups, IAM wildcards, region)")
+    record_property(
+        "summary",
+        f"synth policy: 0 violations in {len(synth.stacks)} stacks (rules: buckets, log groups, IAM wildcards, region)",
+    )
 
 
 def test_a_hardened_bucket_passes_and_a_bare_one_fails_every_bucket_rule():
@@ -70,19 +72,35 @@ def test_log_group_without_retention_kms_or_subscription_fails():
 @pytest.mark.parametrize("action", ["*", "s3:*", ["logs:PutLogEvents", "*"]])
 def test_iam_policy_allowing_wildcards_fails(action):
     _, stack = _stack()
-    IamPolicy(stack, "too_broad", name="too-broad", policy=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Sid": "Wide", "Effect": "Allow", "Action": action, "Resource": "*"}]}))
+    IamPolicy(
+        stack,
+        "too_broad",
+        name="too-broad",
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "Wide", "Effect": "Allow", "Action": action, "Resource": "*"}],
+            }
+        ),
+    )
     (violation,) = _violations(stack)
     assert violation.startswith("broken/too_broad: IAM policy allows")
 
 
 def test_deny_with_wildcards_is_fine_and_broad_managed_policies_fail():
     _, stack = _stack()
-    IamPolicy(stack, "deny", name="deny", policy=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}))
+    IamPolicy(
+        stack,
+        "deny",
+        name="deny",
+        policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
     IamRolePolicyAttachment(stack, "admin", role="r", policy_arn="arn:aws:iam::aws:policy/AdministratorAccess")
     assert _violations(stack) == [
-        "broken/admin: attaches the broad managed policy arn:aws:iam::aws:policy/AdministratorAccess"]
+        "broken/admin: attaches the broad managed policy arn:aws:iam::aws:policy/AdministratorAccess"
+    ]
 
 
 def test_enforce_raises_before_synth_writes_anything(tmp_path):

@@ -37,12 +37,15 @@ def test_backend_settings_come_from_environment_variables(tmp_path):
     assert any(b["bucket"] == "acme-tfstate" for b in synth.stack("bootstrap")["resource"]["aws_s3_bucket"].values())
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("region", "eu-central-1", "state.region='eu-central-1' is invalid"),
-    ("bucket", "Bad_Bucket", "state.bucket='Bad_Bucket' is invalid"),
-    ("key_prefix", "no-trailing-slash", "state.key_prefix='no-trailing-slash' is invalid"),
-    ("kms_key_alias", "tfstate", "state.kms_key_alias='tfstate' is invalid"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("region", "eu-central-1", "state.region='eu-central-1' is invalid"),
+        ("bucket", "Bad_Bucket", "state.bucket='Bad_Bucket' is invalid"),
+        ("key_prefix", "no-trailing-slash", "state.key_prefix='no-trailing-slash' is invalid"),
+        ("kms_key_alias", "tfstate", "state.kms_key_alias='tfstate' is invalid"),
+    ],
+)
 def test_remote_state_config_errors(field, value, message):
     values = {"bucket": "ok-bucket", "kms_key_alias": "alias/k", field: value}
     with pytest.raises(ValueError, match=message):

@@ -16,8 +16,23 @@ pytestmark = pytest.mark.checkov
 
 
 def _scan(stack_dir: Path) -> dict:
-    result = subprocess.run([str(CHECKOV), "-d", str(stack_dir), "--framework", "terraform_json", "-o", "json",
-                             "--quiet", "--compact", "--skip-download"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "-d",
+            str(stack_dir),
+            "--framework",
+            "terraform_json",
+            "-o",
+            "json",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode in (0, 1), result.stderr[-2000:]
     report = json.loads(result.stdout)
     return report[0] if isinstance(report, list) else report
@@ -25,8 +40,14 @@ def _scan(stack_dir: Path) -> dict:
 
 def _suppression(check_id: str, resource: str) -> dict | None:
     name = resource.split(".", 1)[-1]
-    return next((s for s in SUPPRESSIONS if s["check"] == check_id
-                 and any(fnmatch.fnmatch(name, pattern) for pattern in s["resources"])), None)
+    return next(
+        (
+            s
+            for s in SUPPRESSIONS
+            if s["check"] == check_id and any(fnmatch.fnmatch(name, pattern) for pattern in s["resources"])
+        ),
+        None,
+    )
 
 
 def test_suppressions_each_have_a_reason():
@@ -49,11 +70,15 @@ def test_checkov_finds_no_unexplained_failure_in_any_stack(synth, record_propert
                 used.add((entry["check"], tuple(entry["resources"])))
             else:
                 totals["failed"] += 1
-                unexplained.append(f"{stack_dir.name}: {failure['check_id']} {failure['resource']} "
-                                   f"({failure['check_name']})")
+                unexplained.append(
+                    f"{stack_dir.name}: {failure['check_id']} {failure['resource']} ({failure['check_name']})"
+                )
     stacks = len(list((synth.outdir / "stacks").iterdir()))
-    record_property("summary", f"checkov: {totals['passed']} passed, {totals['failed']} failed, "
-                               f"{totals['suppressed']} suppressed across {stacks} stacks")
+    record_property(
+        "summary",
+        f"checkov: {totals['passed']} passed, {totals['failed']} failed, "
+        f"{totals['suppressed']} suppressed across {stacks} stacks",
+    )
     assert not unexplained, "unexplained checkov failures:\n" + "\n".join(unexplained)
     stale = [s["check"] for s in SUPPRESSIONS if (s["check"], tuple(s["resources"])) not in used]
     assert not stale, f"suppressions that match nothing (remove them): {stale}"

@@ -18,7 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tools import emulator, stackctl
+from tools import emulator, manifest, stackctl
+from tools.processes import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DOCS = PROJECT_DIR / "docs"
@@ -52,8 +53,13 @@ def _tree_rss_kb(pid: int) -> int:
 def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB, the whole process tree, sampled every 10 ms) of one command."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_DIR,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     peak = 0
     while process.poll() is None:
         peak = max(peak, _tree_rss_kb(process.pid))
@@ -77,18 +83,34 @@ def bench_synth(work: Path) -> dict:
         measure(command, env)  # warm-up: the jsii package cache and bytecode, as after any first run
         runs = [measure(command, env) for _ in range(REPEATS if eager == "0" else max(3, REPEATS // 2))]
         results[label] = {"seconds": summary([r[0] for r in runs]), "peak_rss_mib": summary([r[1] for r in runs])}
-    stack = stackctl.find("prod", work / "project")
+    stack = manifest.find("prod", work / "project")
     stackctl.init(stack, backend=False, capture=True)
     floor = [measure(["terraform", f"-chdir={stack.directory}", "validate", "-no-color"])[0] for _ in range(3)]
     results["terraform_validate_floor"] = {"seconds": summary(floor)}
-    results["speedup_median"] = round(results["naive_prebuilt"]["seconds"]["median"]
-                                      / results["project"]["seconds"]["median"], 2)
+    results["speedup_median"] = round(
+        results["naive_prebuilt"]["seconds"]["median"] / results["project"]["seconds"]["median"], 2
+    )
     return results
 
 
 def bench_tests() -> dict:
-    unit = [measure([PY, "-m", "pytest", "-q", "-n", "2", "-m", "not emulator and not terraform and not checkov "
-                     "and not slow", "-p", "no:cacheprovider"])[0] for _ in range(2)]
+    unit = [
+        measure(
+            [
+                PY,
+                "-m",
+                "pytest",
+                "-q",
+                "-n",
+                "2",
+                "-m",
+                "not emulator and not terraform and not checkov and not slow",
+                "-p",
+                "no:cacheprovider",
+            ]
+        )[0]
+        for _ in range(2)
+    ]
     results = {"unit": summary(unit)}
     if os.environ.get("BENCH_FULL_TESTS", "1") == "1":
         full = measure([PY, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider"])[0]
@@ -97,8 +119,6 @@ def bench_tests() -> dict:
 
 
 def bench_emulator(work: Path) -> dict:
-    from stack_helpers import free_port
-
     port = free_port()
     env = {"EMULATOR_PORT": str(port), "CDKTF_OUTDIR": str(work / "emu"), "BOOTSTRAP_STATE_DIR": str(work / "state")}
     saved = dict(os.environ)
@@ -135,18 +155,18 @@ print(json.dumps({"ms": (time.perf_counter() - t) * 1000,
 
 HANDLER_WARM = """
 import io, json, os, sys, time, contextlib
-sys.path.insert(0, "tests/functions")
-from handler_fixtures import FakeContext, api_event
+os.environ.update(POWERTOOLS_SERVICE_NAME="serverless-app", POWERTOOLS_METRICS_NAMESPACE="bench")
+from tools.lambda_runtime import LambdaContext, proxy_event
 from functions.api import handler
 handler.logger.registered_handler.stream = io.StringIO()
 out = {}
-for name, event in (("get_health", api_event("GET", "/health")),
-                    ("post_events", api_event("POST", "/events", json.dumps({"type": "t", "payload": {"a": 1}})))):
+for name, event in (("get_health", proxy_event("GET", "/health")),
+                    ("post_events", proxy_event("POST", "/events", json.dumps({"type": "t", "payload": {"a": 1}})))):
     samples = []
     with contextlib.redirect_stdout(io.StringIO()):
         for i in range(3000):
             t = time.perf_counter_ns()
-            handler.lambda_handler(event, FakeContext())
+            handler.lambda_handler(event, LambdaContext())
             samples.append((time.perf_counter_ns() - t) / 1000)
             if i % 500 == 0:
                 handler.logger.registered_handler.stream = io.StringIO()
@@ -159,19 +179,40 @@ print(json.dumps(out))
 
 
 def bench_handler() -> dict:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "", "POWERTOOLS_TRACE_DISABLED": "true",
-           "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "", "POWERTOOLS_TRACE_DISABLED": "true", "PYTHONWARNINGS": "ignore"}
     # Cold import as on Lambda: tracing on, and LAMBDA_TASK_ROOT set, which makes the X-Ray SDK use its Lambda
     # sampler instead of building a botocore client for the X-Ray daemon (about 130 ms elsewhere).
-    lambda_env = {**env, "LAMBDA_TASK_ROOT": str(PROJECT_DIR), "AWS_LAMBDA_FUNCTION_NAME": "bench",
-                  "POWERTOOLS_TRACE_DISABLED": "false"}
+    lambda_env = {
+        **env,
+        "LAMBDA_TASK_ROOT": str(PROJECT_DIR),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+    }
     subprocess.run([PY, "-c", "import functions.api.handler"], cwd=PROJECT_DIR, env=env, check=True)  # compile .pyc
-    cold = [json.loads(subprocess.run([PY, "-c", HANDLER_COLD], cwd=PROJECT_DIR, env=lambda_env, check=True,
-                                      capture_output=True, text=True).stdout) for _ in range(max(REPEATS, 7))]
-    cold_off_lambda = [json.loads(subprocess.run([PY, "-c", HANDLER_COLD], cwd=PROJECT_DIR, env=env, check=True,
-                                                 capture_output=True, text=True).stdout) for _ in range(3)]
-    warm = [json.loads(subprocess.run([PY, "-c", HANDLER_WARM], cwd=PROJECT_DIR, env=env, check=True,
-                                      capture_output=True, text=True).stdout) for _ in range(3)]
+    cold = [
+        json.loads(
+            subprocess.run(
+                [PY, "-c", HANDLER_COLD], cwd=PROJECT_DIR, env=lambda_env, check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(max(REPEATS, 7))
+    ]
+    cold_off_lambda = [
+        json.loads(
+            subprocess.run(
+                [PY, "-c", HANDLER_COLD], cwd=PROJECT_DIR, env=env, check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
+    warm = [
+        json.loads(
+            subprocess.run(
+                [PY, "-c", HANDLER_WARM], cwd=PROJECT_DIR, env=env, check=True, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(3)
+    ]
     return {
         "cold_import_ms": summary([c["ms"] for c in cold]),
         "cold_import_off_lambda_ms": summary([c["ms"] for c in cold_off_lambda]),
@@ -203,24 +244,42 @@ def log_cost_model(bytes_per_request: int = 1100, records_per_request: float = 0
     naive_without_bucket_keys = naive + million * PRICES["kms_per_10000"] / 10000
     worst = log_cost_model(bytes_per_request, 1.0) if records_per_request != 1.0 else None
     return {
-        "assumptions": {"bytes_per_request": bytes_per_request, "records_per_request": records_per_request,
-                        "prices_usd": PRICES},
+        "assumptions": {
+            "bytes_per_request": bytes_per_request,
+            "records_per_request": records_per_request,
+            "prices_usd": PRICES,
+        },
         "ours_usd_per_million": round(ours, 4),
         "put_per_request_usd_per_million": round(naive, 4),
         "put_per_request_without_bucket_keys_usd_per_million": round(naive_without_bucket_keys, 4),
         "ratio": round(naive / ours, 1),
-        **({"worst_case": {"ours_usd_per_million": worst["ours_usd_per_million"], "ratio": worst["ratio"]}}
-           if worst else {}),
+        **(
+            {"worst_case": {"ours_usd_per_million": worst["ours_usd_per_million"], "ratio": worst["ratio"]}}
+            if worst
+            else {}
+        ),
     }
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory / 1024**2, 1),
-            "python": platform.python_version(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 1024**2, 1),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def _row(name: str, figure: dict, unit: str, target: str = "") -> str:
@@ -231,16 +290,27 @@ def render(results: dict) -> str:
     s, t, e, h, c, m = (results[k] for k in ("synth", "tests", "emulator", "handler", "log_cost", "machine"))
     ok = lambda flag: "met" if flag else "**missed**"  # noqa: E731
     lines = [
-        "# Benchmarks", "",
+        "# Benchmarks",
+        "",
         f"Measured by `make bench` on {m['date']}: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Python {m['python']}. Raw numbers: `docs/benchmarks.json`.", "",
-        "| figure | min | median | runs | target |", "| --- | --- | --- | --- | --- |",
-        _row("synth, all stacks (project)", s["project"]["seconds"], "s",
-             f"< 3 s: {ok(s['project']['seconds']['median'] < 3)}"),
+        f"Python {m['python']}. Raw numbers: `docs/benchmarks.json`.",
+        "",
+        "| figure | min | median | runs | target |",
+        "| --- | --- | --- | --- | --- |",
+        _row(
+            "synth, all stacks (project)",
+            s["project"]["seconds"],
+            "s",
+            f"< 3 s: {ok(s['project']['seconds']['median'] < 3)}",
+        ),
         _row("synth, all stacks (naive prebuilt import)", s["naive_prebuilt"]["seconds"], "s"),
         f"| speedup (naive / project, medians) | | {s['speedup_median']}x | | >= 4x: {ok(s['speedup_median'] >= 4)} |",
-        _row("synth peak RSS (project, process tree)", s["project"]["peak_rss_mib"], "MiB",
-             f"< 800 MiB: {ok(s['project']['peak_rss_mib']['median'] < 800)}"),
+        _row(
+            "synth peak RSS (project, process tree)",
+            s["project"]["peak_rss_mib"],
+            "MiB",
+            f"< 800 MiB: {ok(s['project']['peak_rss_mib']['median'] < 800)}",
+        ),
         _row("synth peak RSS (naive)", s["naive_prebuilt"]["peak_rss_mib"], "MiB"),
         _row("`terraform validate` of prod (the floor)", s["terraform_validate_floor"]["seconds"], "s"),
         _row("unit tests (`make test-unit`)", t["unit"], "s", f"< 15 s: {ok(t['unit']['median'] < 15)}"),
@@ -251,13 +321,24 @@ def render(results: dict) -> str:
         _row("emulator: bootstrap apply", e["bootstrap_apply"], "s"),
         _row("emulator: apply of `local`", e["local_apply"], "s"),
         _row("emulator: no-op re-plan of `local`", e["noop_replan"], "s"),
-        _row("handler cold import, Lambda environment (Powertools + X-Ray SDK)", h["cold_import_ms"], "ms",
-             f"< 300 ms: {ok(h['cold_import_ms']['median'] < 300)}"),
-        _row("handler cold import outside Lambda (X-Ray SDK builds a daemon client)",
-             h["cold_import_off_lambda_ms"], "ms"),
+        _row(
+            "handler cold import, Lambda environment (Powertools + X-Ray SDK)",
+            h["cold_import_ms"],
+            "ms",
+            f"< 300 ms: {ok(h['cold_import_ms']['median'] < 300)}",
+        ),
+        _row(
+            "handler cold import outside Lambda (X-Ray SDK builds a daemon client)",
+            h["cold_import_off_lambda_ms"],
+            "ms",
+        ),
         _row("handler warm `GET /health` p50", h["get_health_p50_us"], "µs"),
-        _row("handler warm `GET /health` p99", h["get_health_p99_us"], "µs",
-             f"< 1000 µs: {ok(h['get_health_p99_us']['median'] < 1000)}"),
+        _row(
+            "handler warm `GET /health` p99",
+            h["get_health_p99_us"],
+            "µs",
+            f"< 1000 µs: {ok(h['get_health_p99_us']['median'] < 1000)}",
+        ),
         _row("handler warm `POST /events` p50", h["post_events_p50_us"], "µs"),
         _row("handler warm `POST /events` p99", h["post_events_p99_us"], "µs"),
         _row("handler process peak RSS", h["peak_rss_mib"], "MiB"),
@@ -268,16 +349,20 @@ def render(results: dict) -> str:
         "python main.py`); its output is byte-identical (`tests/test_fast_import.py`). Both synths are timed after "
         "one warm-up run (jsii package cache, bytecode).",
         "",
-        "## Log archive cost per million requests", "",
+        "## Log archive cost per million requests",
+        "",
         f"Prices (us-east-1 list prices, read {m['date'][:10]}): S3 PUT ${PRICES['s3_put_per_1000']}/1,000; Firehose "
         f"Direct PUT ingestion ${PRICES['firehose_ingest_per_gb']}/GB billed per record rounded up to "
         f"{PRICES['firehose_record_rounding_kb']} KB; KMS ${PRICES['kms_per_10000']}/10,000 requests. Firehose's "
         "CloudWatch Logs decompression is charged at the ingestion rate here (an assumption to check against the "
         "current price list). CloudWatch Logs ingestion is left out of both sides: Lambda and API Gateway write "
-        "to CloudWatch Logs either way.", "",
+        "to CloudWatch Logs either way.",
+        "",
         f"Assumed {c['assumptions']['bytes_per_request']} bytes of log lines and "
-        f"{c['assumptions']['records_per_request']} subscription records per request.", "",
-        "| path | USD per million requests |", "| --- | --- |",
+        f"{c['assumptions']['records_per_request']} subscription records per request.",
+        "",
+        "| path | USD per million requests |",
+        "| --- | --- |",
         f"| subscription -> Firehose -> S3 (this project) | {c['ours_usd_per_million']} |",
         f"| one synchronous S3 PutObject per request | {c['put_per_request_usd_per_million']} |",
         f"| the same without S3 bucket keys (one KMS call per PUT) | "
@@ -296,15 +381,19 @@ def main(argv: list[str] | None = None) -> int:
     """``--only a,b`` re-measures those steps and keeps the rest of ``docs/benchmarks.json``."""
     argv = sys.argv[1:] if argv is None else argv
     only = set(argv[1].split(",")) if len(argv) == 2 and argv[0] == "--only" else None
-    sys.path.insert(0, str(PROJECT_DIR / "tests"))
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     previous = DOCS / "benchmarks.json"
     try:
         results = json.loads(previous.read_text()) if only and previous.exists() else {}
         results["machine"] = machine()
-        steps = (("synth", lambda: bench_synth(work)), ("handler", bench_handler),
-                 ("emulator", lambda: bench_emulator(work)), ("tests", bench_tests), ("log_cost", log_cost_model))
+        steps = (
+            ("synth", lambda: bench_synth(work)),
+            ("handler", bench_handler),
+            ("emulator", lambda: bench_emulator(work)),
+            ("tests", bench_tests),
+            ("log_cost", log_cost_model),
+        )
         for name, step in steps:
             if only and name not in only:
                 continue

@@ -35,13 +35,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from tools import stackctl
-from tools.emulator import HOST, PROJECT_DIR, stop_process_group
+import boto3
+
+from tools import manifest
+from tools.lambda_runtime import LambdaContext, proxy_event
+from tools.processes import HOST, stop_process_group
 
 DEFAULT_PORT = 4600
-RUN_DIR = PROJECT_DIR / ".cache" / "local-api"
+RUN_DIR = manifest.PROJECT_DIR / ".cache" / "local-api"
 ROUTES = {"/health": "/health", "/events": "/events"}
 
 
@@ -83,9 +86,8 @@ class StageSpec:
     function_log_group: str
 
 
-def read_stage(stack: stackctl.Stack) -> StageSpec:
-    tf = json.loads((stack.directory / "cdk.tf.json").read_text())
-    resources = tf["resource"]
+def read_stage(stack: manifest.Stack) -> StageSpec:
+    resources = stack.tf["resource"]
     (function,) = resources["aws_lambda_function"].values()
     (settings,) = resources["aws_api_gateway_method_settings"].values()
     (plan,) = resources["aws_api_gateway_usage_plan"].values()
@@ -94,13 +96,20 @@ def read_stage(stack: stackctl.Stack) -> StageSpec:
     throttle = settings["settings"]
     plan_throttle = plan["throttle_settings"]
     return StageSpec(
-        function_name=function["function_name"], handler=function["handler"],
-        bundle=stack.directory / function["filename"], environment=function["environment"]["variables"],
-        memory_mb=function["memory_size"], timeout_seconds=function["timeout"], stage_name=stage["stage_name"],
-        stage_rate=throttle["throttling_rate_limit"], stage_burst=throttle["throttling_burst_limit"],
-        plan_rate=plan_throttle["rate_limit"], plan_burst=plan_throttle["burst_limit"],
+        function_name=function["function_name"],
+        handler=function["handler"],
+        bundle=stack.directory / function["filename"],
+        environment=function["environment"]["variables"],
+        memory_mb=function["memory_size"],
+        timeout_seconds=function["timeout"],
+        stage_name=stage["stage_name"],
+        stage_rate=throttle["throttling_rate_limit"],
+        stage_burst=throttle["throttling_burst_limit"],
+        plan_rate=plan_throttle["rate_limit"],
+        plan_burst=plan_throttle["burst_limit"],
         access_log_group=next(g for g in groups if g.endswith("/access")),
-        function_log_group=f"/aws/lambda/{function['function_name']}")
+        function_log_group=f"/aws/lambda/{function['function_name']}",
+    )
 
 
 class LogForwarder(io.TextIOBase):
@@ -148,74 +157,27 @@ class LogForwarder(io.TextIOBase):
                 self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=events)
 
 
-class FakeContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    def __init__(self, spec: StageSpec, stream: str) -> None:
-        self.function_name = spec.function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{spec.function_name}:live"
-        self.memory_limit_in_mb = spec.memory_mb
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = spec.function_log_group
-        self.log_stream_name = stream
-        self._deadline = time.monotonic() + spec.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, *, stage: str,
-                api_key: str | None) -> dict[str, Any]:
-    """An API Gateway REST proxy (v1) event for one request under ``/<stage>/``."""
-    parts = urlsplit(raw_path)
-    path = parts.path[len(stage) + 1:] if parts.path.startswith(f"/{stage}") else parts.path
-    path = path or "/"
-    query = parse_qs(parts.query, keep_blank_values=True)
-    resource = ROUTES.get(path, "/" if path == "/" else "/{proxy+}")
-    try:
-        text, encoded = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, encoded = base64.b64encode(body).decode(), True
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": resource, "path": path, "httpMethod": method,
-        "headers": dict(headers), "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
-        "multiValueQueryStringParameters": query or None,
-        "pathParameters": {"proxy": path.lstrip("/")} if resource == "/{proxy+}" else None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource, "httpMethod": method, "path": f"/{stage}{path}", "stage": stage,
-            "requestId": request_id, "extendedRequestId": request_id, "accountId": "123456789012",
-            "apiId": "local", "protocol": "HTTP/1.1", "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent"), "apiKey": api_key},
-        },
-        "body": text or None, "isBase64Encoded": encoded,
-    }
-
-
 class LocalApi:
     """The runner: ``start()`` serves on ``url`` in a background thread, ``stop()`` flushes logs and stops."""
 
-    def __init__(self, port: int = DEFAULT_PORT, *, out: Path | None = None, endpoint: str | None = None,
-                 echo_logs: bool = False) -> None:
-        import boto3  # the runner's only AWS calls go to the emulator
-
-        stack = stackctl.find("local", out)
+    def __init__(
+        self, port: int = DEFAULT_PORT, *, out: Path | None = None, endpoint: str | None = None, echo_logs: bool = False
+    ) -> None:
+        stack = manifest.find("local", out)
         self.spec = read_stage(stack)
-        endpoint = endpoint or stackctl.emulator_environment()["AWS_ENDPOINT_URL"]
-        session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
-                                        region_name="us-east-1")
+        endpoint = endpoint or manifest.emulator_endpoint(out)
+        session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
         self.logs = session.client("logs", endpoint_url=endpoint)
         apigateway = session.client("apigateway", endpoint_url=endpoint)
-        self.api_keys = {key["value"] for key in apigateway.get_api_keys(includeValues=True)["items"]
-                         if key.get("enabled")}
+        self.api_keys = {
+            key["value"] for key in apigateway.get_api_keys(includeValues=True)["items"] if key.get("enabled")
+        }
         instance = uuid.uuid4().hex
         day = datetime.now(UTC).strftime("%Y/%m/%d")
         self.function_stream = f"{day}/[$LATEST]{instance}"
-        self.function_logs = LogForwarder(self.logs, self.spec.function_log_group, self.function_stream,
-                                          echo=sys.__stdout__ if echo_logs else None)
+        self.function_logs = LogForwarder(
+            self.logs, self.spec.function_log_group, self.function_stream, echo=sys.__stdout__ if echo_logs else None
+        )
         self.access_logs = LogForwarder(self.logs, self.spec.access_log_group, f"local-{instance}")
         self.module = self._load_handler()
         self.stage_bucket = TokenBucket(self.spec.stage_rate, self.spec.stage_burst)
@@ -233,8 +195,13 @@ class LocalApi:
             os.replace(partial, target)
         # As Lambda would: the function's own variables, plus what the runtime sets. No X-Ray daemon runs here.
         os.environ.update(self.spec.environment)
-        os.environ.update({"AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name, "POWERTOOLS_TRACE_DISABLED": "true",
-                           "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.function_log_group})
+        os.environ.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.function_log_group,
+            }
+        )
         sys.path.insert(0, str(target))
         module_name, _, self.entry = self.spec.handler.rpartition(".")
         # Powertools binds its log handler to sys.stdout when the module is imported.
@@ -247,7 +214,13 @@ class LocalApi:
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         previous, sys.stdout = sys.stdout, self.function_logs  # EMF metrics are printed
         try:
-            return getattr(self.module, self.entry)(event, FakeContext(self.spec, self.function_stream))
+            context = LambdaContext(
+                self.spec.function_name,
+                memory_limit_in_mb=self.spec.memory_mb,
+                timeout_seconds=self.spec.timeout_seconds,
+                log_stream_name=self.function_stream,
+            )
+            return getattr(self.module, self.entry)(event, context)
         finally:
             sys.stdout = previous
 
@@ -274,24 +247,38 @@ class LocalApi:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                runner.access_logs.write(json.dumps({
-                    "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                    "httpMethod": self.command, "path": self.path, "status": str(status),
-                    "responseLength": str(len(data)), "ip": self.client_address[0],
-                    "responseLatency": str(int((time.monotonic() - started) * 1000))}) + "\n")
+                runner.access_logs.write(
+                    json.dumps(
+                        {
+                            "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                            "httpMethod": self.command,
+                            "path": self.path,
+                            "status": str(status),
+                            "responseLength": str(len(data)),
+                            "ip": self.client_address[0],
+                            "responseLatency": str(int((time.monotonic() - started) * 1000)),
+                        }
+                    )
+                    + "\n"
+                )
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve  # noqa: N815
 
         return Handler
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
-               key: str | None) -> tuple[int, str, dict[str, str]]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, key: str | None
+    ) -> tuple[int, str, dict[str, str]]:
         if key not in self.api_keys:
             return 403, json.dumps({"error": "request_rejected", "message": "Forbidden"}), {}
         bucket = self.key_buckets.setdefault(key, TokenBucket(self.spec.plan_rate, self.spec.plan_burst))
         if not (self.stage_bucket.take() and bucket.take()):
             return 429, json.dumps({"error": "request_rejected", "message": "Too Many Requests"}), {}
-        event = proxy_event(method, raw_path, headers, body, stage=self.spec.stage_name, api_key=key)
+        path = urlsplit(raw_path).path.removeprefix(f"/{self.spec.stage_name}") or "/"
+        resource = ROUTES.get(path, "/" if path == "/" else "/{proxy+}")
+        event = proxy_event(
+            method, raw_path, body, headers=headers, stage=self.spec.stage_name, resource=resource, api_key=key
+        )
         try:
             result = self.invoke(event)
         except Exception as error:  # the stage answers 502 when the integration fails
@@ -331,8 +318,13 @@ def start_background(port: int, timeout_seconds: float = 60.0) -> str:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     stop_background(port)
     log = open(RUN_DIR / f"server-{port}.log", "wb")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen([sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)],
-                               cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)],
+        cwd=manifest.PROJECT_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     _pid_file(port).write_text(str(process.pid))
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:

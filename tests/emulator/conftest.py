@@ -8,16 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from stack_helpers import free_port, synthesize
+from stack_helpers import synthesize
 
-from tools import emulator, stackctl
+from tools import aws, emulator, stackctl
+from tools.processes import free_port
 
 HERE = Path(__file__).resolve().parent
 
 
 # Read-only checks first; the tests that change the deployed stack (lock contention, drift) last.
-ORDER = ("test_emulator_foundation", "test_emulator_log_archive", "test_emulator_monitoring",
-         "test_emulator_local_api", "test_emulator_state_contention", "test_emulator_drift")
+ORDER = (
+    "test_emulator_foundation",
+    "test_emulator_log_archive",
+    "test_emulator_monitoring",
+    "test_emulator_local_api",
+    "test_emulator_state_contention",
+    "test_emulator_drift",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -42,15 +49,19 @@ class Deployed:
     bootstrap: dict[str, object]
 
     def client(self, service: str):
-        return stackctl.emulator_client(service)
+        return aws.emulator_client(service)
 
 
 @pytest.fixture(scope="session")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     work = tmp_path_factory.mktemp("emulator")
     port = free_port()
-    environ = {"EMULATOR_PORT": str(port), "CDKTF_OUTDIR": str(work / "cdktf.out"),
-               "BOOTSTRAP_STATE_DIR": str(work / "state"), "LOCAL_API_PORT": str(free_port())}
+    environ = {
+        "EMULATOR_PORT": str(port),
+        "CDKTF_OUTDIR": str(work / "cdktf.out"),
+        "BOOTSTRAP_STATE_DIR": str(work / "state"),
+        "LOCAL_API_PORT": str(free_port()),
+    }
     saved = dict(os.environ)
     os.environ.update(environ)
     emulator.start(port)
@@ -61,7 +72,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         yield Deployed(port, stackctl.outputs("local"), stackctl.outputs("bootstrap"))
         # Part of the contract: the local stack destroys cleanly (a failure here is reported as an error).
         stackctl.destroy("local", capture=True)
-        assert not stackctl.emulator_client("lambda").list_functions()["Functions"]
+        assert not aws.emulator_client("lambda").list_functions()["Functions"]
     finally:
         emulator.stop(port)
         os.environ.clear()

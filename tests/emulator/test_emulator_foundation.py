@@ -2,12 +2,12 @@
 
 import json
 
-from tools import stackctl
+from tools import archive, aws, stackctl
 
 
 def test_local_state_object_is_in_the_state_bucket_encrypted_with_the_bootstrap_key(deployed):
     bucket = deployed.bootstrap["state_bucket_name"]
-    assert stackctl.state_objects(bucket, "serverless-app-local") == ["serverless-app-local/terraform.tfstate"]
+    assert archive.state_objects(bucket, "serverless-app-local") == ["serverless-app-local/terraform.tfstate"]
     s3 = deployed.client("s3")
     head = s3.head_object(Bucket=bucket, Key="serverless-app-local/terraform.tfstate")
     assert head["ServerSideEncryption"] == "aws:kms"
@@ -36,7 +36,6 @@ def test_reapplying_the_local_and_bootstrap_stacks_changes_nothing(deployed):
 
 def test_dev_and_prod_plan_against_the_emulator(deployed):
     for environment in ("dev", "prod"):
-        result = stackctl.plan(environment, env=stackctl.emulator_environment(deployed.port),
-                               detailed_exitcode=True, capture=True)
+        result = stackctl.plan(environment, env=aws.emulator_environment(), detailed_exitcode=True, capture=True)
         assert result.returncode == 2, result.stdout  # a plan with changes: nothing of it exists yet
         assert "Plan: " in result.stdout and " to add, 0 to change, 0 to destroy" in result.stdout

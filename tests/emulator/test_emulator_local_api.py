@@ -7,10 +7,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from stack_helpers import free_port
 
-from tools import stackctl
+from tools import archive
 from tools.local_api import LocalApi, TokenBucket
+from tools.processes import free_port
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,12 @@ def api(deployed):
 
 def _call(api, method, path, body=None, key="default"):
     key = next(iter(api.api_keys)) if key == "default" else key
-    request = urllib.request.Request(api.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"x-api-key": key} if key else {})
+    request = urllib.request.Request(
+        api.url + path,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"x-api-key": key} if key else {},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -48,8 +52,9 @@ def test_bad_requests_get_json_4xx(api):
 def test_concurrent_events_are_all_accepted_and_all_archived(api, deployed):
     count = 40
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda n: _call(api, "POST", "/events", {"type": "load.test", "payload": {"n": n}}),
-                                range(count)))
+        answers = list(
+            pool.map(lambda n: _call(api, "POST", "/events", {"type": "load.test", "payload": {"n": n}}), range(count))
+        )
     assert [status for status, _ in answers] == [202] * count
     ids = {body["id"] for _, body in answers}
     assert len(ids) == count
@@ -58,11 +63,11 @@ def test_concurrent_events_are_all_accepted_and_all_archived(api, deployed):
     archived: set[str] = set()
     seen: set[str] = set()
     while time.monotonic() < deadline and archived != ids:
-        for _, text in stackctl.archived_texts(bucket, "logs/lambda/serverless-app-local-api/", seen):
+        for _, text in archive.archived_texts(bucket, "logs/lambda/serverless-app-local-api/", seen):
             archived |= {i for i in ids if i in text}
         time.sleep(0.5)
     assert archived == ids, f"{len(ids - archived)} of {count} events missing from the archive"
-    assert stackctl.find_archived(bucket, next(iter(ids)), timeout_seconds=1)
+    assert archive.find_archived(bucket, next(iter(ids)), timeout_seconds=1)
 
 
 def test_stage_throttle_refuses_with_429():

@@ -6,14 +6,14 @@ import uuid
 
 import pytest
 
-from tools import stackctl
+from tools import archive
 
 FUNCTION_GROUP = "/aws/lambda/serverless-app-local-api"
 
 
 def _archived_lines(bucket: str, prefix: str, seen: set[str]) -> list[str]:
     lines = []
-    for _, text in stackctl.archived_texts(bucket, prefix, seen):
+    for _, text in archive.archived_texts(bucket, prefix, seen):
         try:  # the emulator stores CloudWatch Logs envelopes; AWS stores the extracted lines
             lines += [event["message"] for event in json.loads(text)["logEvents"]]
         except (ValueError, KeyError):
@@ -26,8 +26,13 @@ def test_log_events_reach_the_archive_bucket(deployed):
     marker = uuid.uuid4().hex
     stream = f"test-{marker}"
     logs.create_log_stream(logGroupName=FUNCTION_GROUP, logStreamName=stream)
-    events = [{"timestamp": int(time.time() * 1000), "message": json.dumps(
-        {"level": "INFO", "message": "event accepted", "marker": marker, "n": n})} for n in range(3)]
+    events = [
+        {
+            "timestamp": int(time.time() * 1000),
+            "message": json.dumps({"level": "INFO", "message": "event accepted", "marker": marker, "n": n}),
+        }
+        for n in range(3)
+    ]
     logs.put_log_events(logGroupName=FUNCTION_GROUP, logStreamName=stream, logEvents=events)
     bucket = deployed.outputs["log_bucket_name"]
     prefix = "logs/lambda/serverless-app-local-api/"
@@ -54,8 +59,10 @@ def test_archive_bucket_reports_its_safeguards(deployed):
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
     logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
     assert logging["TargetBucket"] == f"{bucket}-access-logs"
-    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0][
-        "ObjectOwnership"] == "BucketOwnerEnforced"
+    assert (
+        s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        == "BucketOwnerEnforced"
+    )
 
 
 def test_a_second_write_of_the_same_key_keeps_both_versions(deployed):
@@ -74,7 +81,8 @@ def test_each_log_group_is_subscribed_and_encrypted(deployed, group):
     logs = deployed.client("logs")
     (filter_,) = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
     assert ":firehose:" in filter_["destinationArn"]
-    (described,) = [g for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
-                    if g["logGroupName"] == group]
+    (described,) = [
+        g for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] if g["logGroupName"] == group
+    ]
     assert described["kmsKeyId"] == deployed.outputs["kms_key_arn"]
     assert described["retentionInDays"] == 7

@@ -3,16 +3,21 @@
 import subprocess
 import time
 
-from tools import stackctl
+from tools import manifest, stackctl
 
 STATE_KEY = "serverless-app-local/terraform.tfstate"
 
 
 def test_a_held_lock_refuses_a_second_apply_until_released(deployed, record_property):
-    stack = stackctl.find("local")
+    stack = manifest.find("local")
     # `terraform console` holds the state lock for as long as it runs: a real second writer.
-    holder = subprocess.Popen(["terraform", f"-chdir={stack.directory}", "console"], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    holder = subprocess.Popen(
+        ["terraform", f"-chdir={stack.directory}", "console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         s3 = deployed.client("s3")
         bucket = deployed.bootstrap["state_bucket_name"]
@@ -24,8 +29,9 @@ def test_a_held_lock_refuses_a_second_apply_until_released(deployed, record_prop
             time.sleep(0.2)
         else:
             raise AssertionError("the console never took the lock")
-        refused = stackctl.terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=0s",
-                                     check=False, capture=True)
+        refused = stackctl.terraform(
+            stack, "apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=0s", check=False, capture=True
+        )
         assert refused.returncode != 0
         assert "Error acquiring the state lock" in refused.stdout
     finally:

@@ -1,13 +1,26 @@
-"""Handler fixtures: the module under test, invoked with a fake context, its stdout parsed."""
+"""Handler fixtures: the module under test, configured as the stack configures it, invoked with a Lambda context."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 import pytest
-from handler_fixtures import FakeContext, api_event
+
+from tools.lambda_runtime import LambdaContext, proxy_event
+
+# As the stack sets them (tests/test_function.py checks the stack's side).
+os.environ.update(
+    {
+        "POWERTOOLS_SERVICE_NAME": "serverless-app",
+        "POWERTOOLS_METRICS_NAMESPACE": "serverless-app/test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "SERVICE_VERSION": "9.9.9",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+)
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +36,7 @@ def invoke(handler, capsys):
         raw = body if isinstance(body, str) or body is None else json.dumps(body)
         # Powertools bound its handler to the stdout of import time; point it at this test's captured stdout.
         handler.logger.registered_handler.stream = sys.stdout
-        response = handler.lambda_handler(api_event(method, path, raw, **kwargs), FakeContext())
+        response = handler.lambda_handler(proxy_event(method, path, raw, **kwargs), LambdaContext())
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
         return response["statusCode"], json.loads(response["body"]), lines
 

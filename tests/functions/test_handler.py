@@ -17,8 +17,7 @@ def test_health_reports_service_and_version(invoke):
 
 
 def test_accepted_event_gets_an_id_and_one_structured_log_record(invoke):
-    status, body, lines = invoke("POST", "/events", {**VALID, "timestamp": "2026-11-24T10:00:00Z"},
-                                 request_id="corr-1")
+    status, body, lines = invoke("POST", "/events", {**VALID, "timestamp": "2026-11-24T10:00:00Z"}, request_id="corr-1")
     assert status == 202
     assert re.fullmatch(r"[0-9a-f-]{36}", body["id"])
     (record,) = [line for line in lines if line.get("message") == "event accepted"]
@@ -38,17 +37,20 @@ def test_accepted_event_emits_an_emf_metric(invoke):
     assert emf["service"] == "serverless-app"
 
 
-@pytest.mark.parametrize(("body", "fields"), [
-    ({}, ["type", "payload"]),
-    ({"type": "", "payload": {}}, ["type"]),
-    ({"type": "a" * 65, "payload": {}}, ["type"]),
-    ({"type": "has space", "payload": {}}, ["type"]),
-    ({"type": "ok", "payload": []}, ["payload"]),
-    ({"type": "ok", "payload": {}, "timestamp": "yesterday"}, ["timestamp"]),
-    ({"type": "ok", "payload": {}, "extra": 1}, ["extra"]),
-    ([1, 2], ["(body)"]),
-    ("just a string", ["(body)"]),
-])
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, ["type", "payload"]),
+        ({"type": "", "payload": {}}, ["type"]),
+        ({"type": "a" * 65, "payload": {}}, ["type"]),
+        ({"type": "has space", "payload": {}}, ["type"]),
+        ({"type": "ok", "payload": []}, ["payload"]),
+        ({"type": "ok", "payload": {}, "timestamp": "yesterday"}, ["timestamp"]),
+        ({"type": "ok", "payload": {}, "extra": 1}, ["extra"]),
+        ([1, 2], ["(body)"]),
+        ("just a string", ["(body)"]),
+    ],
+)
 def test_schema_errors_are_422_listing_every_field(invoke, body, fields):
     import json
 
@@ -84,8 +86,11 @@ def test_unexpected_failure_is_logged_as_error_and_answers_500_without_details(i
 
 
 def test_bundle_requirements_match_the_dev_environment():
-    pinned = dict(line.split("==") for line in (PROJECT / "functions" / "requirements.txt").read_text().splitlines()
-                  if "==" in line and not line.startswith("#"))
+    pinned = dict(
+        line.split("==")
+        for line in (PROJECT / "functions" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
     lock = tomllib.loads((PROJECT / "Pipfile").read_text())
     assert lock["packages"]["aws-lambda-powertools"]["version"] == f"=={pinned['aws-lambda-powertools']}"
     from importlib import metadata

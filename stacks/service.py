@@ -5,7 +5,7 @@ from __future__ import annotations
 from cdktf import Fn, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from environments import EnvironmentConfig
+from functions.api.events import EVENT_SCHEMA
 from modules.api import Api
 from modules.autoscaling import ProvisionedConcurrencyAutoscaling
 from modules.aws_provider import RegionLockedProvider
@@ -16,6 +16,8 @@ from modules.log_shipping import LogShipping
 from modules.monitoring import Monitoring
 from modules.remote_state import configure_remote_state
 from modules.waf import Waf
+from stacks.environments import EnvironmentConfig
+from stacks.packaging import lambda_code
 
 
 class ServiceStack(TerraformStack):
@@ -29,37 +31,78 @@ class ServiceStack(TerraformStack):
         self.provider = RegionLockedProvider(self, "provider", config=config.provider)
         self.key = EncryptionKey(self, "key", config=config.encryption_key)
         self.log_archive = LogArchive(self, "log_archive", config=config.log_archive, key=self.key)
-        self.log_shipping = LogShipping(self, "log_shipping", config=config.log_shipping, archive=self.log_archive,
-                                        key=self.key)
-        self.function = Function(self, "function", config=config.function, key=self.key, shipping=self.log_shipping)
-        self.autoscaling = (ProvisionedConcurrencyAutoscaling(self, "autoscaling", config=config.autoscaling,
-                                                              function=self.function)
-                            if config.autoscaling.enable_provisioned_concurrency else None)
-        self.api = Api(self, "api", config=config.api, function=self.function, shipping=self.log_shipping,
-                       account_id=self.key.account_id)
-        self.waf = (Waf(self, "waf", config=config.waf, stage_arn=self.api.stage.arn, shipping=self.log_shipping,
-                        account_id=self.key.account_id) if config.waf else None)
+        self.log_shipping = LogShipping(
+            self, "log_shipping", config=config.log_shipping, archive=self.log_archive, key=self.key
+        )
+        self.function = Function(
+            self,
+            "function",
+            config=config.function,
+            code=lambda_code(config.function),
+            key=self.key,
+            shipping=self.log_shipping,
+        )
+        self.autoscaling = (
+            ProvisionedConcurrencyAutoscaling(self, "autoscaling", config=config.autoscaling, function=self.function)
+            if config.autoscaling.enable_provisioned_concurrency
+            else None
+        )
+        self.api = Api(
+            self,
+            "api",
+            config=config.api,
+            function=self.function,
+            request_schema=EVENT_SCHEMA,
+            shipping=self.log_shipping,
+            account_id=self.key.account_id,
+        )
+        self.waf = (
+            Waf(
+                self,
+                "waf",
+                config=config.waf,
+                stage_arn=self.api.stage.arn,
+                shipping=self.log_shipping,
+                account_id=self.key.account_id,
+            )
+            if config.waf
+            else None
+        )
         # Last: it watches every delivery stream the modules above registered.
-        self.monitoring = Monitoring(self, "monitoring", config=config.monitoring, key=self.key,
-                                     function=self.function, api=self.api, shipping=self.log_shipping,
-                                     provisioned_concurrency=self.autoscaling is not None)
+        self.monitoring = Monitoring(
+            self,
+            "monitoring",
+            config=config.monitoring,
+            key=self.key,
+            function=self.function,
+            api=self.api,
+            shipping=self.log_shipping,
+            provisioned_concurrency=self.autoscaling is not None,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
         outputs = {
             "api_url": (self.api.url, "Invoke URL of the API stage"),
             "api_key_id": (self.api.api_key.id, "Id of the default API key (value: api_key_value)"),
-            "function_name": (self.function.function.function_name, "Lambda function name"),
+            "function_name": (self.function.lambda_function.function_name, "Lambda function name"),
             "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),
             "log_bucket_name": (self.log_archive.bucket.bucket, "Versioned, KMS-encrypted bucket of every log line"),
-            "kms_key_arn": (self.key.key.arn, "The stack's customer-managed KMS key"),
+            "kms_key_arn": (self.key.arn, "The stack's customer-managed KMS key"),
             "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of this stack"),
             "alarm_count": (str(len(self.monitoring.alarms)), "Number of CloudWatch alarms this stack creates"),
             "alarm_topic_arn": (self.monitoring.topic.arn, "SNS topic every alarm notifies"),
-            "log_group_names": (Fn.jsonencode([g.name for g in self.log_shipping.log_groups.values()]),
-                                "Every shipped log group (JSON list)"),
+            "log_group_names": (
+                Fn.jsonencode([g.name for g in self.log_shipping.log_groups.values()]),
+                "Every shipped log group (JSON list)",
+            ),
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)
-        TerraformOutput(self, "api_key_value", value=self.api.api_key.value, sensitive=True,
-                        description="The default API key (send it as x-api-key)")
+        TerraformOutput(
+            self,
+            "api_key_value",
+            value=self.api.api_key.value,
+            sensitive=True,
+            description="The default API key (send it as x-api-key)",
+        )

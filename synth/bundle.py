@@ -34,8 +34,9 @@ class Bundle:
 
 
 def _source_files(source: Path) -> list[Path]:
-    return sorted(p for p in source.rglob("*") if p.is_file() and not (SKIPPED_PARTS & set(p.parts))
-                  and p.suffix != ".pyc")
+    return sorted(
+        p for p in source.rglob("*") if p.is_file() and not (SKIPPED_PARTS & set(p.parts)) and p.suffix != ".pyc"
+    )
 
 
 def content_key(source: Path, requirements: Path, python_version: str, architecture: str) -> str:
@@ -46,11 +47,13 @@ def content_key(source: Path, requirements: Path, python_version: str, architect
     return digest.hexdigest()[:32]
 
 
-def build(source: Path, requirements: Path, *, python_version: str, architecture: str,
-          cache_dir: Path = CACHE_DIR) -> Bundle:
-    """Zip ``source`` (as a package at the zip root) with ``requirements`` installed beside it."""
-    if architecture not in PLATFORMS:
-        raise ValueError(f"architecture={architecture!r} is invalid: allowed one of {', '.join(PLATFORMS)}")
+def build(
+    source: Path, requirements: Path, *, python_version: str, architecture: str, cache_dir: Path = CACHE_DIR
+) -> Bundle:
+    """Zip ``source`` (as a package at the zip root) with ``requirements`` installed beside it.
+
+    ``architecture`` is one of ``PLATFORMS`` (the function's config has already validated it).
+    """
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"{source.name}-{content_key(source, requirements, python_version, architecture)}.zip"
     if not target.exists():
@@ -65,13 +68,32 @@ def build(source: Path, requirements: Path, *, python_version: str, architecture
 
 
 def _install(requirements: Path, staging: Path, python_version: str, architecture: str) -> None:
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-               "--no-deps", "--only-binary=:all:", "--implementation", "cp", "--python-version", python_version,
-               "--platform", PLATFORMS[architecture], "--target", str(staging), "-r", str(requirements)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+        "--platform",
+        PLATFORMS[architecture],
+        "--target",
+        str(staging),
+        "-r",
+        str(requirements),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"installing {requirements} for {architecture}/py{python_version} failed:\n"
-                           f"{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"installing {requirements} for {architecture}/py{python_version} failed:\n{result.stderr[-2000:]}"
+        )
 
 
 def _zip(staging: Path, destination: Path) -> None:

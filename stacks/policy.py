@@ -120,11 +120,12 @@ def _buckets(resources: dict, tls_on_objects: bool) -> Iterator[Violation]:
         def attached(index: dict[str, list[dict]], refs: set[str] = refs) -> list[dict]:
             return [item for ref in refs for item in index.get(ref, [])]
 
-        if not any(_first(v.get("versioning_configuration")).get("status") == "Enabled"
-                   for v in attached(versioning)):
+        if not any(_first(v.get("versioning_configuration")).get("status") == "Enabled" for v in attached(versioning)):
             yield Violation(path, "S3 bucket without versioning 'Enabled'")
-        algorithms = {_first(_first(e.get("rule")).get("apply_server_side_encryption_by_default")).get("sse_algorithm")
-                      for e in attached(encryption)}
+        algorithms = {
+            _first(_first(e.get("rule")).get("apply_server_side_encryption_by_default")).get("sse_algorithm")
+            for e in attached(encryption)
+        }
         if not algorithms & {"aws:kms", "aws:kms:dsse", "AES256"}:
             yield Violation(path, "S3 bucket without default server-side encryption (SSE-KMS or SSE-S3)")
         flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
@@ -158,8 +159,12 @@ def _denies_insecure_transport(document: object, arn: str, on_objects: bool) -> 
     for statement in _statements(document):
         condition = statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
         resources = set(_as_list(statement.get("Resource")))
-        if (statement.get("Effect") == "Deny" and str(condition).lower() == "false"
-                and required <= resources and "s3:*" in _as_list(statement.get("Action"))):
+        if (
+            statement.get("Effect") == "Deny"
+            and str(condition).lower() == "false"
+            and required <= resources
+            and "s3:*" in _as_list(statement.get("Action"))
+        ):
             return True
     return False
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from environments import EnvironmentConfig
 from modules.aws_provider import RegionLockedProvider
 from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
+from stacks.environments import EnvironmentConfig
 
 
 class BootstrapStack(TerraformStack):
@@ -25,12 +25,21 @@ class BootstrapStack(TerraformStack):
         self.policy_exemptions = config.policy_exemptions
         LocalBackend(self, path=str(Path(config.bootstrap_state_dir) / f"{id}-{config.environment}.tfstate"))
         self.provider = RegionLockedProvider(self, "provider", config=config.provider)
-        self.key = EncryptionKey(self, "state_key", config=EncryptionKeyConfig(
-            alias=config.state.kms_key_alias.removeprefix("alias/")))
-        self.state_bucket = SecureBucket(self, "state_bucket", config=SecureBucketConfig(
-            name=config.state.bucket, object_level_denies=config.s3_object_level_denies),
-                                         kms_key=self.key.key)
-        TerraformOutput(self, "state_bucket_name", value=self.state_bucket.bucket.bucket,
-                        description="Bucket that holds every stack's Terraform state")
-        TerraformOutput(self, "state_kms_key_arn", value=self.key.key.arn,
-                        description="KMS key that encrypts the state objects")
+        self.key = EncryptionKey(
+            self, "state_key", config=EncryptionKeyConfig(alias=config.state.kms_key_alias.removeprefix("alias/"))
+        )
+        self.state_bucket = SecureBucket(
+            self,
+            "state_bucket",
+            config=SecureBucketConfig(name=config.state.bucket, object_level_denies=config.s3_object_level_denies),
+            kms_key=self.key.key,
+        )
+        TerraformOutput(
+            self,
+            "state_bucket_name",
+            value=self.state_bucket.bucket.bucket,
+            description="Bucket that holds every stack's Terraform state",
+        )
+        TerraformOutput(
+            self, "state_kms_key_arn", value=self.key.arn, description="KMS key that encrypts the state objects"
+        )

@@ -1,0 +1,1 @@
+"""Synth-time machinery used only by entry points and stacks: the lean provider import and function bundling."""

@@ -1,0 +1,74 @@
+"""The synthesized app as operator tooling sees it: cdktf's ``manifest.json`` and each stack's ``cdk.tf.json``.
+
+Tooling never imports the app's Python code; it reads what synth wrote. An environment ``ENV`` is the stack
+named ``*-ENV``; ``bootstrap`` is the remote-state stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+KINDS = ("local", "dev", "prod", "bootstrap")
+
+
+class StackError(RuntimeError):
+    """A stack is missing or a Terraform command failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One synthesized stack: its name and working directory."""
+
+    name: str
+    directory: Path
+
+    @property
+    def kind(self) -> str:
+        return self.name.rsplit("-", 1)[1]
+
+    @cached_property
+    def tf(self) -> dict:
+        """The stack's ``cdk.tf.json``, parsed."""
+        return json.loads((self.directory / "cdk.tf.json").read_text())
+
+    def resources(self, type_: str) -> dict[str, dict]:
+        return self.tf.get("resource", {}).get(type_, {})
+
+    def one(self, type_: str) -> dict:
+        found = list(self.resources(type_).values())
+        if len(found) != 1:
+            raise StackError(f"{self.name}: expected one {type_}, found {len(found)}")
+        return found[0]
+
+
+def outdir() -> Path:
+    return Path(os.environ.get("CDKTF_OUTDIR", PROJECT_DIR / "cdktf.out"))
+
+
+def stack_names(out: Path | None = None) -> list[str]:
+    manifest = (out or outdir()) / "manifest.json"
+    if not manifest.exists():
+        raise StackError(f"{manifest} is missing: run `make synth` first")
+    return list(json.loads(manifest.read_text())["stacks"])
+
+
+def find(kind: str, out: Path | None = None) -> Stack:
+    """The synthesized stack for an environment name or ``bootstrap``."""
+    out = out or outdir()
+    names = stack_names(out)
+    matches = [name for name in names if name.endswith(f"-{kind}")]
+    if len(matches) != 1:
+        raise StackError(f"kind={kind!r} is invalid: allowed one of {', '.join(KINDS)} (stacks: {', '.join(names)})")
+    manifest = json.loads((out / "manifest.json").read_text())
+    return Stack(matches[0], out / manifest["stacks"][matches[0]]["workingDirectory"])
+
+
+def emulator_endpoint(out: Path | None = None) -> str:
+    """The emulator URL the synthesized ``local`` stack points at (set by ``EMULATOR_PORT`` at synth)."""
+    provider = find("local", out).tf["provider"]["aws"][0]
+    return provider["endpoints"][0]["s3"]
