@@ -41,8 +41,11 @@ def validate_event(body: Any) -> list[dict[str, str]]:
         errors.append({"field": "payload", "message": "must be a JSON object"})
     if "timestamp" in body and not _is_iso8601(body["timestamp"]):
         errors.append({"field": "timestamp", "message": "must be an ISO-8601 date-time, e.g. 2026-01-31T12:00:00Z"})
-    errors += [{"field": name, "message": "is not allowed"} for name in sorted(map(str, body))
-               if name not in EVENT_SCHEMA["properties"]]
+    errors += [
+        {"field": name, "message": "is not allowed"}
+        for name in sorted(map(str, body))
+        if name not in EVENT_SCHEMA["properties"]
+    ]
     return errors
 
 

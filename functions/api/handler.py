@@ -34,8 +34,11 @@ SERVICE_VERSION = os.environ.get("SERVICE_VERSION", "0.0.0")
 def error(status: HTTPStatus, code: str, message: str, **details: Any) -> Response:
     """A JSON error body; every failure the client can cause is a 4xx built here."""
     body = {"error": code, "message": message, **details}
-    return Response(status_code=status.value, content_type=content_types.APPLICATION_JSON,
-                    body=json.dumps(body, separators=(",", ":")))
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+    )
 
 
 @app.get("/health")
@@ -48,8 +51,7 @@ def accept_event() -> Response:
     raw = app.current_event.body or ""
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        return error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
-                     f"body exceeds {MAX_BODY_BYTES} bytes")
+        return error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
@@ -62,21 +64,34 @@ def accept_event() -> Response:
     event_id = str(uuid.uuid4())
     received_at = datetime.now(UTC).isoformat()
     # This record is the application log the archive keeps: one structured line per accepted event.
-    logger.info("event accepted", extra={"event_id": event_id, "event_type": body["type"],
-                                         "event_timestamp": body.get("timestamp"), "received_at": received_at,
-                                         "payload": body["payload"]})
+    logger.info(
+        "event accepted",
+        extra={
+            "event_id": event_id,
+            "event_type": body["type"],
+            "event_timestamp": body.get("timestamp"),
+            "received_at": received_at,
+            "payload": body["payload"],
+        },
+    )
     metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.ACCEPTED.value, content_type=content_types.APPLICATION_JSON,
-                    body=json.dumps({"id": event_id, "received_at": received_at}, separators=(",", ":")))
+    return Response(
+        status_code=HTTPStatus.ACCEPTED.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"id": event_id, "received_at": received_at}, separators=(",", ":")),
+    )
 
 
 @app.not_found
 def not_found(_: Exception) -> Response:
     path = app.current_event.path
     if path in ROUTES:
-        return error(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
-                     f"{app.current_event.http_method} is not allowed on {path}",
-                     allowed=sorted(ROUTES[path]))
+        return error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"{app.current_event.http_method} is not allowed on {path}",
+            allowed=sorted(ROUTES[path]),
+        )
     return error(HTTPStatus.NOT_FOUND, "not_found", f"no route for {path}")
 
 
