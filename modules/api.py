@@ -37,6 +37,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.function import Function
 from modules.iam import trust
 from modules.log_shipping import LogShipping
@@ -164,7 +165,7 @@ class Api(Construct):
         function: Function,
         request_schema: Mapping[str, Any],
         shipping: LogShipping,
-        account_id: str,
+        account: AccountContext,
     ) -> None:
         super().__init__(scope, id)
         self._config = config
@@ -263,7 +264,7 @@ class Api(Construct):
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.rest_api.execution_arn}/*",
         )
-        self.account = self._account_logging_role(account_id) if config.manage_account_cloudwatch_role else None
+        self.account = self._account_logging_role(account) if config.manage_account_cloudwatch_role else None
         self.access_log_group = shipping.log_group(
             self, "access_logs", name=f"/aws/apigateway/{config.name}/access", source=f"apigateway/{config.name}/access"
         )
@@ -329,18 +330,20 @@ class Api(Construct):
     def stage_name(self) -> str:
         return self._config.stage_name
 
-    def _account_logging_role(self, account_id: str) -> ApiGatewayAccount:
+    def _account_logging_role(self, account: AccountContext) -> ApiGatewayAccount:
         role = IamRole(
             self,
             "cloudwatch_role",
             name=f"{self._config.name}-apigw-cloudwatch",
-            assume_role_policy=trust("apigateway.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account_id}}),
+            assume_role_policy=trust(
+                "apigateway.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}
+            ),
         )
         attachment = IamRolePolicyAttachment(
             self,
             "cloudwatch_role_policy",
             role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            policy_arn=f"arn:{account.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         )
         return ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn, depends_on=[attachment])
 

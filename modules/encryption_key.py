@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.aws_provider import REGION
 from modules.iam import document
 from modules.validation import Checks
@@ -62,16 +61,10 @@ class EncryptionKey(Construct):
     """The customer-managed key."""
     alias: KmsAlias
     """``alias/<config.alias>``, pointing at the key."""
-    account_id: str
-    """The deploying account's id (a token)."""
-    partition: str
-    """The AWS partition, ``aws`` in commercial regions (a token)."""
 
-    def __init__(self, scope: Construct, id: str, *, config: EncryptionKeyConfig) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: EncryptionKeyConfig, account: AccountContext) -> None:
         super().__init__(scope, id)
-        identity = DataAwsCallerIdentity(self, "caller")
-        self.partition = DataAwsPartition(self, "partition").partition
-        self.account_id = identity.account_id
+        self._account = account
         self.key = KmsKey(
             self,
             "key",
@@ -89,8 +82,8 @@ class EncryptionKey(Construct):
         return self.key.arn
 
     def _statements(self, config: EncryptionKeyConfig) -> list[dict]:
-        account, partition = self.account_id, self.partition
-        account_arn = f"arn:{partition}:iam::{account}:root"
+        account, partition = self._account.account_id, self._account.partition
+        account_arn = self._account.root_arn
         statements = [
             {
                 # Without this the key becomes unmanageable; IAM policies then decide who else may use it.

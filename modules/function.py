@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import LambdaF
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
@@ -186,6 +187,7 @@ class Function(Construct):
         code: LambdaCode,
         key: EncryptionKey,
         shipping: LogShipping,
+        account: AccountContext,
     ) -> None:
         super().__init__(scope, id)
         self._config = config
@@ -201,12 +203,13 @@ class Function(Construct):
             kms_data_key_reuse_period_seconds=300,
             message_retention_seconds=14 * 24 * 3600,
         )
-        account = key.account_id
         self.role = IamRole(
             self,
             "role",
             name=f"{config.name}-exec",
-            assume_role_policy=trust("lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}),
+            assume_role_policy=trust(
+                "lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}
+            ),
         )
         policy = IamRolePolicy(
             self,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.encryption_key import EncryptionKey
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from modules.validation import Checks
@@ -35,8 +36,10 @@ class LogArchive(Construct):
     secure_bucket: SecureBucket
     """Every resource of the archive bucket (policy, lifecycle, ...)."""
 
-    def __init__(self, scope: Construct, id: str, *, config: LogArchiveConfig, key: EncryptionKey) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, config: LogArchiveConfig, key: EncryptionKey, account: AccountContext
+    ) -> None:
         super().__init__(scope, id)
-        self.secure_bucket = SecureBucket(self, "archive", config=config.bucket, kms_key=key.key)
+        self.secure_bucket = SecureBucket(self, "archive", config=config.bucket, account=account, kms_key=key.key)
         self.bucket = self.secure_bucket.bucket
         self.access_log_bucket = self.secure_bucket.access_log_bucket.bucket

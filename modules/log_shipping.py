@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
 )
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
@@ -81,7 +82,14 @@ class LogShipping(Construct):
     """Shipped log groups by log source."""
 
     def __init__(
-        self, scope: Construct, id: str, *, config: LogShippingConfig, archive: LogArchive, key: EncryptionKey
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: LogShippingConfig,
+        archive: LogArchive,
+        key: EncryptionKey,
+        account: AccountContext,
     ) -> None:
         super().__init__(scope, id)
         self._config = config
@@ -90,7 +98,7 @@ class LogShipping(Construct):
         self.streams: dict[str, KinesisFirehoseDeliveryStream] = {}
         self.stream_names: dict[str, str] = {}
         self.log_groups: dict[str, CloudwatchLogGroup] = {}
-        account, partition = key.account_id, key.partition
+        self._account = account
         self.error_log_group = CloudwatchLogGroup(
             self,
             "firehose_errors",
@@ -102,7 +110,9 @@ class LogShipping(Construct):
             self,
             "firehose_role",
             name=f"{config.name_prefix}-firehose",
-            assume_role_policy=trust("firehose.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}),
+            assume_role_policy=trust(
+                "firehose.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}
+            ),
         )
         bucket_arn = archive.bucket.arn
         IamRolePolicy(
@@ -151,8 +161,8 @@ class LogShipping(Construct):
             assume_role_policy=trust(
                 f"logs.{REGION}.amazonaws.com",
                 {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{REGION}:{account}:log-group:*"},
+                    "StringEquals": {"aws:SourceAccount": account.account_id},
+                    "ArnLike": {"aws:SourceArn": account.arn("logs", "log-group:*")},
                 },
             ),
         )

@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.api import Api
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
@@ -309,6 +310,7 @@ class Monitoring(Construct):
         function: Function,
         api: Api,
         shipping: LogShipping,
+        account: AccountContext,
         provisioned_concurrency: bool,
     ) -> None:
         super().__init__(scope, id)
@@ -326,7 +328,7 @@ class Monitoring(Construct):
                         "Principal": {"Service": "cloudwatch.amazonaws.com"},
                         "Action": "sns:Publish",
                         "Resource": self.topic.arn,
-                        "Condition": {"StringEquals": {"aws:SourceAccount": key.account_id}},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
                     },
                     {
                         "Sid": "DenyInsecureTransport",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -34,6 +33,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.iam import document
 from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks
 
@@ -126,10 +126,12 @@ class SecureBucket(Construct):
         id: str,
         *,
         config: SecureBucketConfig,
+        account: AccountContext,
         kms_key: KmsKey | None = None,
         _logs_of: S3Bucket | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self._account = account
         self.bucket = S3Bucket(
             self,
             "bucket",
@@ -207,7 +209,9 @@ class SecureBucket(Construct):
             statements.append(self._allow_log_delivery(_logs_of))
         self.access_log_bucket = None
         if not _logs_of:
-            self.access_log_bucket = SecureBucket(self, "access_logs", config=config, _logs_of=self.bucket)
+            self.access_log_bucket = SecureBucket(
+                self, "access_logs", config=config, account=account, _logs_of=self.bucket
+            )
             self.logging = S3BucketLoggingA(
                 self,
                 "logging",
@@ -268,6 +272,6 @@ class SecureBucket(Construct):
             "Resource": f"{self.bucket.arn}/*",
             "Condition": {
                 "ArnLike": {"aws:SourceArn": source.arn},
-                "StringEquals": {"aws:SourceAccount": DataAwsCallerIdentity(self, "account").account_id},
+                "StringEquals": {"aws:SourceAccount": self._account.account_id},
             },
         }

@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 from constructs import Construct
 
-from modules.aws_provider import REGION
+from modules.account import AccountContext
 from modules.iam import document
 from modules.log_shipping import LogShipping
 from modules.validation import Checks
@@ -58,7 +58,14 @@ class Waf(Construct):
     """``aws-waf-logs-<name>`` (WAF requires the prefix), encrypted and shipped."""
 
     def __init__(
-        self, scope: Construct, id: str, *, config: WafConfig, stage_arn: str, shipping: LogShipping, account_id: str
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: WafConfig,
+        stage_arn: str,
+        shipping: LogShipping,
+        account: AccountContext,
     ) -> None:
         super().__init__(scope, id)
         rules = [
@@ -104,8 +111,8 @@ class Waf(Construct):
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": f"{self.log_group.arn}:*",
             "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{REGION}:{account_id}:*"},
+                "StringEquals": {"aws:SourceAccount": account.account_id},
+                "ArnLike": {"aws:SourceArn": account.arn("logs", "*")},
             },
         }
         delivery = CloudwatchLogResourcePolicy(

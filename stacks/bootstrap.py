@@ -7,6 +7,7 @@ from pathlib import Path
 from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
+from modules.account import AccountContext
 from modules.aws_provider import RegionLockedProvider
 from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
@@ -25,13 +26,18 @@ class BootstrapStack(TerraformStack):
         self.policy_exemptions = config.policy_exemptions
         LocalBackend(self, path=str(Path(config.bootstrap_state_dir) / f"{id}-{config.environment}.tfstate"))
         self.provider = RegionLockedProvider(self, "provider", config=config.provider)
+        self.account = AccountContext(self, "account")
         self.key = EncryptionKey(
-            self, "state_key", config=EncryptionKeyConfig(alias=config.state.kms_key_alias.removeprefix("alias/"))
+            self,
+            "state_key",
+            config=EncryptionKeyConfig(alias=config.state.kms_key_alias.removeprefix("alias/")),
+            account=self.account,
         )
         self.state_bucket = SecureBucket(
             self,
             "state_bucket",
             config=SecureBucketConfig(name=config.state.bucket, object_level_denies=config.s3_object_level_denies),
+            account=self.account,
             kms_key=self.key.key,
         )
         TerraformOutput(

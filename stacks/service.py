@@ -6,6 +6,7 @@ from cdktf import Fn, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from functions.api.events import EVENT_SCHEMA
+from modules.account import AccountContext
 from modules.api import Api
 from modules.autoscaling import ProvisionedConcurrencyAutoscaling
 from modules.aws_provider import RegionLockedProvider
@@ -29,10 +30,11 @@ class ServiceStack(TerraformStack):
         self.policy_exemptions = config.policy_exemptions
         self.backend = configure_remote_state(self, config=config.state, emulator=config.emulator)
         self.provider = RegionLockedProvider(self, "provider", config=config.provider)
-        self.key = EncryptionKey(self, "key", config=config.encryption_key)
-        self.log_archive = LogArchive(self, "log_archive", config=config.log_archive, key=self.key)
+        self.account = account = AccountContext(self, "account")
+        self.key = EncryptionKey(self, "key", config=config.encryption_key, account=account)
+        self.log_archive = LogArchive(self, "log_archive", config=config.log_archive, key=self.key, account=account)
         self.log_shipping = LogShipping(
-            self, "log_shipping", config=config.log_shipping, archive=self.log_archive, key=self.key
+            self, "log_shipping", config=config.log_shipping, archive=self.log_archive, key=self.key, account=account
         )
         self.function = Function(
             self,
@@ -41,6 +43,7 @@ class ServiceStack(TerraformStack):
             code=lambda_code(config.function),
             key=self.key,
             shipping=self.log_shipping,
+            account=account,
         )
         self.autoscaling = (
             ProvisionedConcurrencyAutoscaling(self, "autoscaling", config=config.autoscaling, function=self.function)
@@ -54,7 +57,7 @@ class ServiceStack(TerraformStack):
             function=self.function,
             request_schema=EVENT_SCHEMA,
             shipping=self.log_shipping,
-            account_id=self.key.account_id,
+            account=account,
         )
         self.waf = (
             Waf(
@@ -63,7 +66,7 @@ class ServiceStack(TerraformStack):
                 config=config.waf,
                 stage_arn=self.api.stage.arn,
                 shipping=self.log_shipping,
-                account_id=self.key.account_id,
+                account=account,
             )
             if config.waf
             else None
@@ -77,6 +80,7 @@ class ServiceStack(TerraformStack):
             function=self.function,
             api=self.api,
             shipping=self.log_shipping,
+            account=account,
             provisioned_concurrency=self.autoscaling is not None,
         )
         self._outputs()

@@ -9,6 +9,7 @@ from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 
+from modules.account import AccountContext
 from modules.aws_provider import ProviderConfig, RegionLockedProvider
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from stacks import policy
@@ -39,7 +40,7 @@ def test_our_stacks_have_no_violations(synth, record_property):
 
 def test_a_hardened_bucket_passes_and_a_bare_one_fails_every_bucket_rule():
     _, stack = _stack()
-    SecureBucket(stack, "good", config=SecureBucketConfig(name="good-bucket"))
+    SecureBucket(stack, "good", config=SecureBucketConfig(name="good-bucket"), account=AccountContext(stack, "acct"))
     S3Bucket(stack, "bare", bucket="bare-bucket")
     violations = _violations(stack)
     assert all(v.startswith("broken/bare:") for v in violations), violations
@@ -54,7 +55,12 @@ def test_a_hardened_bucket_passes_and_a_bare_one_fails_every_bucket_rule():
 
 def test_tls_deny_on_the_bucket_arn_only_fails_unless_exempt():
     _, stack = _stack()
-    SecureBucket(stack, "relaxed", config=SecureBucketConfig(name="relaxed-bucket", object_level_denies=False))
+    SecureBucket(
+        stack,
+        "relaxed",
+        config=SecureBucketConfig(name="relaxed-bucket", object_level_denies=False),
+        account=AccountContext(stack, "acct"),
+    )
     assert any("non-TLS" in v for v in _violations(stack))
     assert not any("non-TLS" in v for v in _violations(stack, frozenset({"tls-deny-on-objects"})))
 
