@@ -7,7 +7,6 @@ MAKEFLAGS += --no-print-directory
 ENV ?= local
 CACHE := $(CURDIR)/.cache
 PIPENV_VERSION := 2026.10.3
-CDKTF_CLI_VERSION := 0.21.0
 AWS_PROVIDER_VERSION := 5.100.0
 
 export PIPENV_VENV_IN_PROJECT := 1
@@ -20,7 +19,7 @@ export TF_CLI_CONFIG_FILE := $(CACHE)/terraform.rc
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CACHE)/jsii
 # jsii prints a banner on every run under Node 20 (end of life); the runtime still works with it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export PATH := $(CACHE)/npm/node_modules/.bin:$(CACHE)/pipenv/bin:$(PATH)
+export PATH := $(CURDIR)/node_modules/.bin:$(CACHE)/pipenv/bin:$(PATH)
 
 PIPENV := $(CACHE)/pipenv/bin/pipenv
 PY := .venv/bin/python
@@ -29,8 +28,8 @@ STACKCTL := $(PY) -m tools.stackctl
 # optimized .pyc of the provider modules are compiled once (see synth/fast_import.py).
 SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
-.PHONY: help setup cdktf-cli synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
-        test-emulator lint format docs bench emulator-start emulator-stop clean
+.PHONY: help setup env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
+        test-emulator lint format docs openapi bench apply-plan release logs archive emulator-start emulator-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,12 +50,24 @@ $(CACHE)/checkov/.installed: tools/checkov-requirements.txt
 	$(CACHE)/checkov/bin/python -m pip install --quiet -r tools/checkov-requirements.txt
 	touch $@
 
-setup: .venv/.synced $(TF_CLI_CONFIG_FILE) $(CACHE)/checkov/.installed ## Install everything from the lock files (idempotent)
-	@if [ "$${WITH_CDKTF_CLI:-0}" = 1 ]; then $(MAKE) cdktf-cli; fi
+$(CACHE)/ci-tools/.installed: tools/ci-requirements.txt
+	python3 -m venv $(CACHE)/ci-tools
+	$(CACHE)/ci-tools/bin/python -m pip install --quiet -r tools/ci-requirements.txt
+	touch $@
 
-cdktf-cli: ## Install the optional cdktf CLI project-locally (then `cdktf synth`, `cdktf deploy <stack>`)
-	npm install --no-save --no-audit --no-fund --prefix $(CACHE)/npm cdktf-cli@$(CDKTF_CLI_VERSION)
-	@echo "cdktf CLI: $(CACHE)/npm/node_modules/.bin/cdktf (on PATH inside make)"
+# The cdktf CLI and the IAM engine of tests/simulation, from package-lock.json (no install scripts run).
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+setup: .venv/.synced $(TF_CLI_CONFIG_FILE) $(CACHE)/checkov/.installed $(CACHE)/ci-tools/.installed node_modules/.installed ## Install everything from the lock files (idempotent)
+
+env: ## Print the exports under which the cdktf CLI and plain terraform work here: eval "$$(make env)"
+	@$(MAKE) setup >&2
+	@echo 'export PATH="$(CURDIR)/node_modules/.bin:$(CACHE)/pipenv/bin:$$PATH"'
+	@echo 'export PIPENV_VENV_IN_PROJECT=1 PIPENV_VERBOSITY=-1 PIPENV_NOSPIN=1 CHECKPOINT_DISABLE=1'
+	@echo 'export TF_CLI_CONFIG_FILE="$(TF_CLI_CONFIG_FILE)" JSII_RUNTIME_PACKAGE_CACHE_ROOT="$(CACHE)/jsii"'
+	@echo 'export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20'
 
 synth: setup ## Synthesize every stack into cdktf.out/
 	$(SYNTH)
@@ -68,8 +79,14 @@ bootstrap: synth ## Create the remote-state bucket for ENV's account (BOOTSTRAP_
 	BOOTSTRAP_ENV=$(ENV) $(SYNTH)
 	BOOTSTRAP_ENV=$(ENV) $(STACKCTL) apply bootstrap
 
-plan: synth ## terraform plan of ENV's stack (local, dev, prod)
+plan: synth ## Plan ENV's stack into cdktf.out/plans/<stack>.tfplan (+ .json, .md summary); refuses data loss
 	$(STACKCTL) plan $(ENV)
+
+apply-plan: setup ## Apply exactly the plan `make plan ENV=...` saved (what was reviewed), without synthesizing again
+	$(STACKCTL) apply-plan $(ENV)
+
+release: synth ## Apply ENV's stack, then shift its live alias to the new version (CodeDeploy; rolls back on alarm)
+	$(PY) -m tools.release $(ENV)
 
 deploy: synth ## terraform apply of ENV's stack
 	$(STACKCTL) apply $(ENV)
@@ -86,11 +103,19 @@ emulator-start: synth ## Start the local AWS emulator on EMULATOR_PORT (the port
 emulator-stop: ## Stop the local AWS emulator
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.emulator stop; fi
 
-up: synth emulator-start ## Emulator + bootstrap + deploy the local stack, print its outputs, call the API
+up: setup ## Synth, emulator, bootstrap, deploy `local`, print its outputs, call the API; times each step
 	$(PY) -m tools.devloop up
 
-serve: setup ## Run the local API (packaged handler behind an API Gateway-like HTTP server)
+serve: setup ## Run the local API in the foreground (routes, keys, throttle, models of the stack; reloads on edit)
 	$(PY) -m tools.local_api
+
+logs: setup ## Read ENV's log groups: SINCE=15m, FILTER='"ERROR"', GROUP=<part of a name>, FOLLOW=1
+	$(PY) -m tools.logs $(ENV) --since $(or $(SINCE),15m) $(if $(FILTER),--filter '$(FILTER)') \
+	    $(if $(GROUP),--group '$(GROUP)') $(if $(FOLLOW),--follow)
+
+archive: setup ## Print ENV's archived log lines: SINCE=1h, SOURCE=lambda/<function>, GREP=<text>, LIST=1
+	$(PY) -m tools.archive $(ENV) --since $(or $(SINCE),1h) $(if $(SOURCE),--source '$(SOURCE)') \
+	    $(if $(GREP),--grep '$(GREP)') $(if $(LIST),--list)
 
 down: ## Destroy the local stack, stop the emulator and the local API, remove what `up` made
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.devloop down || true; fi
@@ -117,6 +142,9 @@ format: setup ## Format every Python file (ruff format) and apply ruff's safe fi
 
 docs: setup ## Regenerate the README's module reference from the docstrings in modules/
 	$(PY) -m tools.reference
+
+openapi: setup ## Write docs/openapi.json from the handler's routes and models (a test fails when it is stale)
+	$(PY) -m stacks.contract
 
 bench: setup ## Measure synth, tests, apply, handler and log cost; writes docs/BENCHMARKS.md
 	$(PY) -m tools.bench

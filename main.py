@@ -21,8 +21,8 @@ def build_app(outdir: str | None = None) -> App:
     app = App(outdir=outdir) if outdir else App()
     for config in configs.values():
         ServiceStack(app, config.stack_name, config=config)
-    bootstrap = configs[environments.bootstrap_environment()]
-    BootstrapStack(app, f"{bootstrap.app_name}-bootstrap", config=bootstrap)
+    bootstrap = environments.bootstrap_config(configs)
+    BootstrapStack(app, f"{bootstrap.environment.app_name}-bootstrap", config=bootstrap)
     policy.enforce(app)
     return app
 

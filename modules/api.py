@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cdktf import Fn, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
@@ -32,14 +32,10 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from modules.account import AccountContext
 from modules.function import Function
-from modules.iam import trust
 from modules.log_shipping import LogShipping
 from modules.validation import Checks
 
@@ -73,8 +69,9 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 
-# Routes the API declares; anything else reaches the function through {proxy+} and gets its 404/405.
-ROUTES = (("health", "GET"), ("events", "POST"))
+METHODS = ("get", "post", "put", "delete", "patch", "head", "options")
+# Keywords of newer JSON Schema drafts that API Gateway's draft-04 models do not accept.
+UNSUPPORTED_BY_DRAFT4 = ("examples", "const", "$defs", "discriminator", "readOnly", "writeOnly", "deprecated")
 
 
 @dataclass(frozen=True)
@@ -96,9 +93,6 @@ class ApiConfig:
     """Burst per API key (1..throttle_burst_limit; default 100)."""
     usage_plan_quota_per_day: int = 5_000_000
     """Requests per API key per day (default 5,000,000); must last at least an hour at the plan's full rate."""
-    manage_account_cloudwatch_role: bool = True
-    """Set the account-wide API Gateway logging role (default on). It is one setting per account and region;
-    turn it off where another stack already owns it."""
 
     def __post_init__(self) -> None:
         checks = Checks("api")
@@ -131,7 +125,6 @@ class ApiConfig:
                 f">= {floor}: at the plan's {self.usage_plan_rate_limit:g} requests/s this quota runs dry in "
                 f"{seconds:,.0f} s; it must last at least {QUOTA_MIN_FULL_RATE_SECONDS} s at full rate",
             )
-        checks.type("manage_account_cloudwatch_role", self.manage_account_cloudwatch_role, bool)
         checks.done()
 
 
@@ -153,8 +146,6 @@ class Api(Construct):
     """JSON access lines, one per request."""
     execution_log_group: CloudwatchLogGroup
     """API Gateway's execution errors, created before API Gateway would create it unencrypted."""
-    account: ApiGatewayAccount | None
-    """The account-wide logging role setting, when ``manage_account_cloudwatch_role``."""
 
     def __init__(
         self,
@@ -163,9 +154,8 @@ class Api(Construct):
         *,
         config: ApiConfig,
         function: Function,
-        request_schema: Mapping[str, Any],
+        contract: Mapping[str, Any],
         shipping: LogShipping,
-        account: AccountContext,
     ) -> None:
         super().__init__(scope, id)
         self._config = config
@@ -179,72 +169,14 @@ class Api(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         api_id = self.rest_api.id
-        model = ApiGatewayModel(
-            self,
-            "event_model",
-            rest_api_id=api_id,
-            name="Event",
-            content_type="application/json",
-            schema=json.dumps(request_schema, sort_keys=True),
-        )
-        # Routes that declare a body validate it against the model; the others validate their parameters.
-        body_validator = ApiGatewayRequestValidator(
-            self,
-            "body_validator",
-            rest_api_id=api_id,
-            name="body",
-            validate_request_body=True,
-            validate_request_parameters=True,
-        )
-        params_validator = ApiGatewayRequestValidator(
-            self,
-            "params_validator",
-            rest_api_id=api_id,
-            name="params",
-            validate_request_body=False,
-            validate_request_parameters=True,
-        )
-        invoke_uri = function.alias.invoke_arn
-        parts: list = []
-        targets = [("root", self.rest_api.root_resource_id, "ANY")]
-        for path, method in ROUTES:
-            resource = ApiGatewayResource(
-                self, f"{path}_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part=path
-            )
-            targets.append((path, resource.id, method))
-            parts.append(resource.id)
-        proxy = ApiGatewayResource(
-            self, "proxy_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="{proxy+}"
-        )
-        targets.append(("proxy", proxy.id, "ANY"))
-        parts.append(proxy.id)
-        for name, resource_id, http_method in targets:
-            validated = name == "events"
-            method = ApiGatewayMethod(
-                self,
-                f"{name}_method",
-                rest_api_id=api_id,
-                resource_id=resource_id,
-                http_method=http_method,
-                authorization="NONE",
-                api_key_required=True,
-                request_validator_id=(body_validator if validated else params_validator).id,
-                request_models={"application/json": model.name} if validated else None,
-            )
-            integration = ApiGatewayIntegration(
-                self,
-                f"{name}_integration",
-                rest_api_id=api_id,
-                resource_id=resource_id,
-                http_method=method.http_method,
-                type="AWS_PROXY",
-                integration_http_method="POST",
-                uri=invoke_uri,
-            )
-            parts += [method.id, integration.id, integration.uri]
+        parts = self._routes(contract, function.alias.invoke_arn)
         responses = self._gateway_responses(api_id)
         parts += [r.id for r in responses]
-        static = {"routes": ROUTES, "schema": request_schema, "responses": _GATEWAY_RESPONSES}
+        static = {
+            "paths": contract.get("paths", {}),
+            "components": contract.get("components", {}),
+            "responses": _GATEWAY_RESPONSES,
+        }
         definition_hash = hashlib.sha256(json.dumps(static, sort_keys=True).encode()).hexdigest()
         self.deployment = ApiGatewayDeployment(
             self,
@@ -264,7 +196,6 @@ class Api(Construct):
             principal="apigateway.amazonaws.com",
             source_arn=f"{self.rest_api.execution_arn}/*",
         )
-        self.account = self._account_logging_role(account) if config.manage_account_cloudwatch_role else None
         self.access_log_group = shipping.log_group(
             self, "access_logs", name=f"/aws/apigateway/{config.name}/access", source=f"apigateway/{config.name}/access"
         )
@@ -285,7 +216,9 @@ class Api(Construct):
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
             ),
-            depends_on=[x for x in (self.account, self.execution_log_group) if x is not None],
+            # API Gateway writes execution and access logs through the account's CloudWatch role, which the
+            # bootstrap stack of this account sets (one setting per account and region, so one owner).
+            depends_on=[self.execution_log_group],
         )
         ApiGatewayMethodSettings(
             self,
@@ -330,22 +263,109 @@ class Api(Construct):
     def stage_name(self) -> str:
         return self._config.stage_name
 
-    def _account_logging_role(self, account: AccountContext) -> ApiGatewayAccount:
-        role = IamRole(
+    def _routes(self, contract: Mapping[str, Any], invoke_uri: str) -> list:
+        """Resources, methods, request models and validators from the OpenAPI ``contract``.
+
+        Every operation of the document becomes a keyed method proxying to the alias, validating its JSON body
+        against a draft-04 model of the document's schema. Each declared path also gets ``ANY`` (so the function
+        answers 405 with the methods it has), and ``/{proxy+}`` sends every other path to the function's 404.
+        """
+        api_id = self.rest_api.id
+        components = contract.get("components", {}).get("schemas", {})
+        # Operations that declare a body validate it against its model; the others validate their parameters.
+        body_validator = ApiGatewayRequestValidator(
             self,
-            "cloudwatch_role",
-            name=f"{self._config.name}-apigw-cloudwatch",
-            assume_role_policy=trust(
-                "apigateway.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}
-            ),
+            "body_validator",
+            rest_api_id=api_id,
+            name="body",
+            validate_request_body=True,
+            validate_request_parameters=True,
         )
-        attachment = IamRolePolicyAttachment(
+        params_validator = ApiGatewayRequestValidator(
             self,
-            "cloudwatch_role_policy",
-            role=role.name,
-            policy_arn=f"arn:{account.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            "params_validator",
+            rest_api_id=api_id,
+            name="params",
+            validate_request_body=False,
+            validate_request_parameters=True,
         )
-        return ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn, depends_on=[attachment])
+        models: dict[str, ApiGatewayModel] = {}
+        resources = {"/": self.rest_api.root_resource_id}
+        parts: list = []
+        targets: list[tuple[str, str, str, dict]] = []
+        for path, item in sorted(contract.get("paths", {}).items()):
+            resource_id = self._resource(path, resources, parts)
+            for method in METHODS:
+                if method in item:
+                    targets.append((f"{_slug(path)}_{method}", resource_id, method.upper(), item[method]))
+            if path != "/":
+                targets.append((f"{_slug(path)}_any", resource_id, "ANY", {}))
+        proxy = ApiGatewayResource(
+            self, "proxy_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="{proxy+}"
+        )
+        parts.append(proxy.id)
+        if "/" not in contract.get("paths", {}):
+            targets.append(("root_any", self.rest_api.root_resource_id, "ANY", {}))
+        targets.append(("proxy_any", proxy.id, "ANY", {}))
+        for name, resource_id, http_method, operation in targets:
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            model = self._model(body, components, models) if body else None
+            method = ApiGatewayMethod(
+                self,
+                f"{name}_method",
+                rest_api_id=api_id,
+                resource_id=resource_id,
+                http_method=http_method,
+                authorization="NONE",
+                api_key_required=True,
+                request_validator_id=(body_validator if model else params_validator).id,
+                request_models={"application/json": model.name} if model else None,
+                request_parameters=_parameters(operation) or None,
+            )
+            integration = ApiGatewayIntegration(
+                self,
+                f"{name}_integration",
+                rest_api_id=api_id,
+                resource_id=resource_id,
+                http_method=method.http_method,
+                type="AWS_PROXY",
+                integration_http_method="POST",
+                uri=invoke_uri,
+            )
+            parts += [method.id, integration.id, integration.uri]
+        return parts
+
+    def _resource(self, path: str, resources: dict[str, str], parts: list) -> str:
+        """The resource of ``path``, creating it and its parents as needed."""
+        if path in resources:
+            return resources[path]
+        parent_path = path.rsplit("/", 1)[0] or "/"
+        parent = self._resource(parent_path, resources, parts)
+        resource = ApiGatewayResource(
+            self,
+            f"{_slug(path)}_resource",
+            rest_api_id=self.rest_api.id,
+            parent_id=parent,
+            path_part=path.rsplit("/", 1)[1],
+        )
+        parts.append(resource.id)
+        resources[path] = resource.id
+        return resource.id
+
+    def _model(
+        self, schema: Mapping[str, Any], components: Mapping[str, Any], models: dict[str, ApiGatewayModel]
+    ) -> ApiGatewayModel:
+        name = re.sub(r"[^A-Za-z0-9]", "", schema["$ref"].rsplit("/", 1)[1]) if "$ref" in schema else "Body"
+        if name not in models:
+            models[name] = ApiGatewayModel(
+                self,
+                f"{name.lower()}_model",
+                rest_api_id=self.rest_api.id,
+                name=name,
+                content_type="application/json",
+                schema=json.dumps(draft4(schema, components), sort_keys=True),
+            )
+        return models[name]
 
     def _gateway_responses(self, api_id: str) -> list[ApiGatewayGatewayResponse]:
         return [
@@ -362,13 +382,56 @@ class Api(Construct):
 
 
 # Errors raised by API Gateway itself (no key, throttled, body rejected) answer in the same JSON shape as the
-# function's. A body that fails the model is a 422, like the function's own schema errors.
+# function's. A body that fails the model is a 422, like the function's own schema errors. These templates are
+# not VTL: API Gateway only substitutes variables, so nothing here may call $util, and only the pre-quoted
+# messageString can go in unquoted (validationErrorString holds raw quotes and would break the JSON).
 _GATEWAY_RESPONSES = (
     (
         "BAD_REQUEST_BODY",
         "422",
-        '{"error":"validation_failed","message":"$util.escapeJavaScript($context.error.validationErrorString)"}',
+        '{"error":"validation_failed","message":$context.error.messageString,'
+        '"fields":[{"field":"(body)","message":"does not match the request model of this operation"}]}',
     ),
     ("DEFAULT_4XX", None, '{"error":"request_rejected","message":$context.error.messageString}'),
     ("DEFAULT_5XX", None, '{"error":"gateway_error","message":$context.error.messageString}'),
 )
+
+
+def _slug(path: str) -> str:
+    """``/events/{id}`` -> ``events_id``: a construct id for the resource of a path."""
+    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_") or "root"
+
+
+def _parameters(operation: Mapping[str, Any]) -> dict[str, bool]:
+    """API Gateway's request parameters (``method.request.querystring.x``: required) of an operation."""
+    where = {"query": "querystring", "path": "path", "header": "header"}
+    return {
+        f"method.request.{where[p['in']]}.{p['name']}": bool(p.get("required", False))
+        for p in operation.get("parameters", [])
+        if p.get("in") in where
+    }
+
+
+def draft4(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON Schema draft-04 copy of ``schema`` (what API Gateway's request models speak): references inlined,
+    ``anyOf`` with null turned into a type list, newer keywords dropped."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return convert(components[node["$ref"].rsplit("/", 1)[1]])
+        variants = node.get("anyOf")
+        if variants and {"type": "null"} in variants and len(variants) == 2:
+            (other,) = [v for v in variants if v != {"type": "null"}]
+            merged = {**{k: v for k, v in node.items() if k != "anyOf"}, **convert(other)}
+            merged["type"] = [merged.get("type", "object"), "null"]
+            return convert(merged)
+        out = {k: convert(v) for k, v in node.items() if k not in UNSUPPORTED_BY_DRAFT4}
+        if "const" in node:
+            out["enum"] = [node["const"]]
+        return out
+
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **convert(schema)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -102,6 +103,11 @@ class ProvisionedConcurrencyAutoscaling(Construct):
             min_capacity=config.min_capacity,
             max_capacity=config.max_capacity,
             depends_on=[function.alias],
+            # The scheduled actions move the range (5..50 on weekdays from 12:00 UTC); without this every plan in
+            # that window would want to put it back, `make drift` would report it, and an apply would undo it.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["min_capacity", "max_capacity"])
+            if config.scheduled
+            else None,
         )
         self.policy = AppautoscalingPolicy(
             self,

@@ -19,6 +19,7 @@ EMULATED_SERVICES = (
     "apigateway",
     "applicationautoscaling",
     "cloudwatch",
+    "codedeploy",
     "firehose",
     "iam",
     "kms",

@@ -12,25 +12,18 @@ from constructs import Construct
 from modules.account import AccountContext
 from modules.aws_provider import REGION
 from modules.iam import document
-from modules.validation import Checks
+from modules.validation import Checks, fail
 
 
 @dataclass(frozen=True)
 class EncryptionKeyConfig:
-    """The stack's customer-managed key; rotation is always on, the key policy is explicit per service."""
+    """The stack's customer-managed key; rotation is always on, and its key policy names each principal that may
+    use it (added by the constructs that use it, through the ``grant_*`` methods)."""
 
     alias: str
     """Alias name without the ``alias/`` prefix (1-250 of A-Z, a-z, 0-9, '/', '_', '-'; not ``aws/...``)."""
     deletion_window_in_days: int = 30
     """Days a scheduled deletion can still be cancelled (7..30, AWS's range; default 30)."""
-    allow_cloudwatch_logs: bool = False
-    """Key-policy statement letting CloudWatch Logs encrypt this account's log groups (default off)."""
-    allow_firehose: bool = False
-    """Key-policy statement for Firehose's S3 delivery with SSE-KMS (default off)."""
-    allow_cloudwatch_alarms_to_sns: bool = False
-    """Key-policy statement letting CloudWatch alarms publish to topics encrypted with this key (default off)."""
-    allow_lambda: bool = False
-    """Key-policy statement for Lambda's environment encryption (default off)."""
     prevent_destroy: bool = True
     """Terraform refuses any plan that would delete the key (default on)."""
 
@@ -43,35 +36,43 @@ class EncryptionKeyConfig:
             "1-250 characters of A-Z, a-z, 0-9, '/', '_', '-', not starting with 'aws/'",
         )
         checks.int_range("deletion_window_in_days", self.deletion_window_in_days, 7, 30, "days")
-        for name in (
-            "allow_cloudwatch_logs",
-            "allow_firehose",
-            "allow_cloudwatch_alarms_to_sns",
-            "allow_lambda",
-            "prevent_destroy",
-        ):
-            checks.type(name, getattr(self, name), bool)
+        checks.type("prevent_destroy", self.prevent_destroy, bool)
         checks.done()
 
 
 class EncryptionKey(Construct):
-    """The stack's KMS key, with rotation and a key policy that names each service that may use it."""
+    """The stack's KMS key, with rotation and a key policy that names every principal that may use it.
+
+    The first statement lets the account administer the key (without it the key becomes unmanageable) and lets
+    IAM policies of this account grant its use, e.g. to the deploy roles. Every other statement is added by a
+    construct that needs the key, naming its role or service principal and the condition AWS sends.
+    """
 
     key: KmsKey
-    """The customer-managed key."""
+    """The customer-managed key; its policy is re-rendered whenever a grant is added."""
     alias: KmsAlias
     """``alias/<config.alias>``, pointing at the key."""
 
     def __init__(self, scope: Construct, id: str, *, config: EncryptionKeyConfig, account: AccountContext) -> None:
         super().__init__(scope, id)
         self._account = account
+        self._statements: list[dict] = [
+            {
+                "Sid": "AccountAdministration",
+                "Effect": "Allow",
+                "Principal": {"AWS": account.root_arn},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+        self._log_group_arns: list[str] = []
         self.key = KmsKey(
             self,
             "key",
             description=f"Encrypts {config.alias} data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=config.deletion_window_in_days,
-            policy=document(self._statements(config)),
+            policy=document(self._statements),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=config.prevent_destroy),
         )
         self.alias = KmsAlias(self, "alias", name=f"alias/{config.alias}", target_key_id=self.key.key_id)
@@ -81,79 +82,39 @@ class EncryptionKey(Construct):
         """The key's ARN (a token)."""
         return self.key.arn
 
-    def _statements(self, config: EncryptionKeyConfig) -> list[dict]:
-        account, partition = self._account.account_id, self._account.partition
-        account_arn = self._account.root_arn
-        statements = [
-            {
-                # Without this the key becomes unmanageable; IAM policies then decide who else may use it.
-                "Sid": "AccountAdministration",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_arn},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ]
-        if config.allow_cloudwatch_logs:
-            statements.append(
-                {
-                    "Sid": "CloudWatchLogsInThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{REGION}:{account}:log-group:*"
-                        }
-                    },
-                }
-            )
-        if config.allow_firehose:
-            # Firehose encrypts what it writes to S3 through S3 (SSE-KMS), on behalf of its role.
-            statements.append(
-                {
-                    "Sid": "S3DeliveryForThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": account_arn},
-                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:CallerAccount": account},
-                    },
-                }
-            )
-        if config.allow_cloudwatch_alarms_to_sns:
-            statements.append(
-                {
-                    "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            )
-        if config.allow_lambda:
-            statements.append(
-                {
-                    "Sid": "LambdaEnvironmentEncryption",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": account_arn},
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": f"lambda.{REGION}.amazonaws.com",
-                            "kms:CallerAccount": account,
-                        },
-                    },
-                }
-            )
-        return statements
+    def grant(self, sid: str, *, principal: dict, actions: list[str], condition: dict | None = None) -> None:
+        """Add a key-policy statement ``sid`` allowing ``principal`` the ``actions`` (``Resource`` is the key)."""
+        if any(statement["Sid"] == sid for statement in self._statements):
+            raise fail("key policy statement", sid, "a Sid not granted before")
+        statement = {"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*"}
+        if condition:
+            statement["Condition"] = condition
+        self._statements.append(statement)
+        self.key.policy = document(self._statements)
+
+    def grant_to_role(
+        self, sid: str, role_arn: str, actions: list[str], *, via_service: str, condition: dict | None = None
+    ) -> None:
+        """Let one role use the key only through ``via_service`` (e.g. ``s3``), and only from this account."""
+        equals = {
+            "kms:ViaService": f"{via_service}.{REGION}.amazonaws.com",
+            "kms:CallerAccount": self._account.account_id,
+        }
+        merged = {**(condition or {})}
+        merged["StringEquals"] = {**equals, **merged.get("StringEquals", {})}
+        self.grant(sid, principal={"AWS": role_arn}, actions=actions, condition=merged)
+
+    def grant_log_group(self, name: str) -> None:
+        """Let CloudWatch Logs encrypt the group ``name``: the one service statement, listing every group by the
+        ``aws:logs:arn`` encryption context CloudWatch Logs sends (the group's ARN)."""
+        self._log_group_arns.append(self._account.arn("logs", f"log-group:{name}"))
+        statement = {
+            "Sid": "CloudWatchLogsEncryptTheseGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": list(self._log_group_arns)}},
+        }
+        self._statements = [s for s in self._statements if s["Sid"] != statement["Sid"]] + [statement]
+        self.key.policy = document(self._statements)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,10 @@ class FunctionConfig:
     """Retries of a failed asynchronous invocation (0..2; default 2)."""
     async_max_event_age_seconds: int = 3600
     """How long an asynchronous event may wait (60..21600 s; default 3600); then it goes to the DLQ."""
+    enable_dead_letter_queue: bool = True
+    """Keep asynchronous invocations that failed every retry in an encrypted SQS queue (default on). Only the
+    emulator turns it off: it never invokes asynchronously (it cannot run Lambda code), does not return the
+    setting, and creating the encrypted queue alone takes 26 s (the provider waits for six equal reads)."""
     ignore_changes: tuple[str, ...] = ()
     """Function arguments Terraform should not compare after creation (default none). Only the local emulator
     needs it: it does not return ``dead_letter_config`` and ``logging_config``, so every plan would re-add them."""
@@ -129,6 +134,7 @@ class FunctionConfig:
         checks.choice("log_level", self.log_level, LOG_LEVELS)
         checks.int_range("async_retry_attempts", self.async_retry_attempts, 0, 2)
         checks.int_range("async_max_event_age_seconds", self.async_max_event_age_seconds, 60, 21600, "seconds")
+        checks.type("enable_dead_letter_queue", self.enable_dead_letter_queue, bool)
         checks.each(
             "ignore_changes",
             self.ignore_changes,
@@ -175,7 +181,7 @@ class Function(Construct):
     """The execution role."""
     log_group: CloudwatchLogGroup
     """``/aws/lambda/<name>``, encrypted, retained and shipped to the archive."""
-    dead_letter_queue: SqsQueue
+    dead_letter_queue: SqsQueue | None
     """Encrypted queue of asynchronous invocations that failed every retry."""
 
     def __init__(
@@ -195,64 +201,87 @@ class Function(Construct):
         self.log_group = shipping.log_group(
             self, "log_group", name=f"/aws/lambda/{config.name}", source=f"lambda/{config.name}"
         )
-        self.dead_letter_queue = SqsQueue(
-            self,
-            "dead_letters",
-            name=f"{config.name}-dead-letters",
-            kms_master_key_id=key.key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=14 * 24 * 3600,
+        self.dead_letter_queue = (
+            SqsQueue(
+                self,
+                "dead_letters",
+                name=f"{config.name}-dead-letters",
+                kms_master_key_id=key.key.arn,
+                kms_data_key_reuse_period_seconds=300,
+                message_retention_seconds=14 * 24 * 3600,
+            )
+            if config.enable_dead_letter_queue
+            else None
         )
         self.role = IamRole(
             self,
             "role",
             name=f"{config.name}-exec",
-            assume_role_policy=trust(
-                "lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}
-            ),
+            # Lambda documents no confused-deputy condition for execution roles: only a principal allowed to pass
+            # this role (iam:PassRole, in this account) can attach it to a function.
+            assume_role_policy=trust("lambda.amazonaws.com"),
         )
-        policy = IamRolePolicy(
-            self,
-            "policy",
-            role=self.role.id,
-            name="least-privilege",
-            policy=document(
-                [
-                    {
-                        "Sid": "WriteOwnLogGroup",
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": f"{self.log_group.arn}:log-stream:*",
-                    },
-                    # X-Ray has no resource-level permissions for these two actions.
-                    {
-                        "Sid": "Tracing",
-                        "Effect": "Allow",
-                        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "DecryptOwnEnvironment",
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": key.key.arn,
-                        "Condition": {"StringEquals": {"kms:EncryptionContext:LambdaFunctionName": config.name}},
-                    },
-                    {
-                        "Sid": "DeadLetters",
-                        "Effect": "Allow",
-                        "Action": "sqs:SendMessage",
-                        "Resource": self.dead_letter_queue.arn,
-                    },
-                    {
-                        "Sid": "EncryptDeadLetters",
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                        "Resource": key.key.arn,
-                        "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}},
-                    },
-                ]
-            ),
+        function_arn = account.arn("lambda", f"function:{config.name}")
+        # Lambda decrypts the environment at cold start with the execution role, through Lambda, with the
+        # unqualified function ARN as encryption context (LambdaFunctionName is only the console's client-side
+        # helpers' context, which Lambda itself never sends).
+        environment_context = {"kms:EncryptionContext:aws:lambda:FunctionArn": function_arn}
+        key.grant_to_role(
+            f"{_sid(config.name)}DecryptsItsEnvironment",
+            self.role.arn,
+            ["kms:Decrypt"],
+            via_service="lambda",
+            condition={"StringEquals": environment_context},
+        )
+        if self.dead_letter_queue:
+            key.grant_to_role(
+                f"{_sid(config.name)}SendsDeadLetters",
+                self.role.arn,
+                ["kms:GenerateDataKey", "kms:Decrypt"],
+                via_service="sqs",
+            )
+        self._statements: list[dict] = [
+            {
+                "Sid": "WriteOwnLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{self.log_group.arn}:log-stream:*",
+            },
+            # X-Ray has no resource-level permissions for these two actions.
+            {
+                "Sid": "Tracing",
+                "Effect": "Allow",
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "DecryptOwnEnvironment",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key.key.arn,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", **environment_context}
+                },
+            },
+        ]
+        if self.dead_letter_queue:
+            self._statements += [
+                {
+                    "Sid": "DeadLetters",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": self.dead_letter_queue.arn,
+                },
+                {
+                    "Sid": "EncryptDeadLetters",
+                    "Effect": "Allow",
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": key.key.arn,
+                    "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}},
+                },
+            ]
+        self._policy = policy = IamRolePolicy(
+            self, "policy", role=self.role.id, name="least-privilege", policy=document(self._statements)
         )
         self.lambda_function = LambdaFunction(
             self,
@@ -276,7 +305,9 @@ class Function(Construct):
                 application_log_level=config.log_level,
                 system_log_level="WARN",
             ),
-            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
+            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn)
+            if self.dead_letter_queue
+            else None,
             environment=LambdaFunctionEnvironment(
                 variables={
                     "POWERTOOLS_SERVICE_NAME": config.service_name,
@@ -308,6 +339,17 @@ class Function(Construct):
             maximum_event_age_in_seconds=config.async_max_event_age_seconds,
         )
 
+    def allow(self, statement: dict) -> None:
+        """Add a statement to the execution role's policy (for what this function's own code calls)."""
+        self._statements.append(statement)
+        self._policy.policy = document(self._statements)
+
+    def hand_alias_to_releases(self) -> None:
+        """From now on something else (CodeDeploy) moves the alias: Terraform sets its version and weights at
+        creation and ignores them afterwards, so a plan after a release shows no change."""
+        self.alias.lifecycle = TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"])
+        self.alias.description = "What API Gateway invokes; CodeDeploy shifts it to new versions (make release)"
+
     @property
     def name(self) -> str:
         """The function name (a plain string, known at synth)."""
@@ -332,3 +374,8 @@ class Function(Construct):
     @property
     def metrics_namespace(self) -> str:
         return self._config.metrics_namespace
+
+
+def _sid(name: str) -> str:
+    """``serverless-app-prod-api`` -> ``ServerlessAppProdApi``: a key-policy Sid may hold only letters and digits."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)

@@ -35,6 +35,7 @@ from modules.log_archive import LogArchive
 from modules.validation import LOG_RETENTION_DAYS, Checks, fail
 
 SOURCE = r"[a-z0-9][a-z0-9/_.-]{0,62}"
+FIREHOSE_NAME_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,12 @@ class LogShipping(Construct):
         self.stream_names: dict[str, str] = {}
         self.log_groups: dict[str, CloudwatchLogGroup] = {}
         self._account = account
+        error_group_name = f"/aws/kinesisfirehose/{config.name_prefix}"
+        key.grant_log_group(error_group_name)
         self.error_log_group = CloudwatchLogGroup(
             self,
             "firehose_errors",
-            name=f"/aws/kinesisfirehose/{config.name_prefix}",
+            name=error_group_name,
             retention_in_days=config.log_retention_in_days,
             kms_key_id=key.key.arn,
         )
@@ -110,11 +113,22 @@ class LogShipping(Construct):
             self,
             "firehose_role",
             name=f"{config.name_prefix}-firehose",
+            # Firehose's documented confused-deputy guard: it passes the stream's account as the external id.
             assume_role_policy=trust(
-                "firehose.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}
+                "firehose.amazonaws.com", {"StringEquals": {"sts:ExternalId": account.account_id}}
             ),
         )
         bucket_arn = archive.bucket.arn
+        # The archive has S3 Bucket Keys on, so S3 asks KMS for the bucket key with the *bucket* ARN as encryption
+        # context (not the object's): a condition on "<bucket arn>/*" would deny every delivery on AWS.
+        bucket_key_context = {"kms:EncryptionContext:aws:s3:arn": bucket_arn}
+        key.grant_to_role(
+            "FirehoseWritesTheArchive",
+            self.firehose_role.arn,
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            via_service="s3",
+            condition={"StringEquals": bucket_key_context},
+        )
         IamRolePolicy(
             self,
             "firehose_policy",
@@ -141,8 +155,7 @@ class LogShipping(Construct):
                         "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                         "Resource": key.key.arn,
                         "Condition": {
-                            "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
-                            "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{bucket_arn}/*"},
+                            "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com", **bucket_key_context},
                         },
                     },
                     {
@@ -158,17 +171,15 @@ class LogShipping(Construct):
             self,
             "subscription_role",
             name=f"{config.name_prefix}-logs-to-firehose",
+            # CloudWatch Logs' documented guard for subscription roles: the source is this account's logs.
             assume_role_policy=trust(
-                f"logs.{REGION}.amazonaws.com",
-                {
-                    "StringEquals": {"aws:SourceAccount": account.account_id},
-                    "ArnLike": {"aws:SourceArn": account.arn("logs", "log-group:*")},
-                },
+                f"logs.{REGION}.amazonaws.com", {"ArnLike": {"aws:SourceArn": account.arn("logs", "*")}}
             ),
         )
 
     def log_group(self, scope: Construct, id: str, *, name: str, source: str) -> CloudwatchLogGroup:
         """Create a KMS-encrypted log group with retention, already shipped to the archive under ``source``."""
+        self._key.grant_log_group(name)
         group = CloudwatchLogGroup(
             scope, id, name=name, retention_in_days=self._config.log_retention_in_days, kms_key_id=self._key.key.arn
         )
@@ -183,7 +194,16 @@ class LogShipping(Construct):
             raise fail("log source", source, "a source name not used by another log group")
         slug = re.sub(r"[^a-z0-9-]+", "-", source).strip("-")
         scope_id = f"ship_{slug.replace('-', '_')}"
-        stream_name = f"{self._config.name_prefix}-{slug}"[:64]
+        # Sources repeat the environment's prefix (lambda/<app>-<env>-api); the stream name has it once.
+        prefix = self._config.name_prefix
+        short = "-".join(part for part in f"-{slug}-".replace(f"-{prefix}-", "-").split("-") if part)
+        stream_name = f"{prefix}-{short}"
+        if len(stream_name) > FIREHOSE_NAME_LIMIT:
+            raise fail(
+                "log source",
+                source,
+                f"a source whose stream name {stream_name!r} fits Firehose's {FIREHOSE_NAME_LIMIT} characters",
+            )
         errors = CloudwatchLogStream(
             self, f"{scope_id}_errors", name=stream_name, log_group_name=self.error_log_group.name
         )
@@ -208,13 +228,15 @@ class LogShipping(Construct):
                 cloudwatch_logging_options=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptions(
                     enabled=True, log_group_name=self.error_log_group.name, log_stream_name=errors.name
                 ),
-                # CloudWatch Logs delivers gzipped envelopes; unpack them so the archive holds one JSON log line
-                # per line, compressed once.
+                # CloudWatch Logs delivers gzipped envelopes; unpack them and extract the messages so the archive
+                # holds the log lines themselves, compressed once. Without the delimiter processor Firehose
+                # concatenates the extracted records with nothing between them.
                 processing_configuration=KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration(
                     enabled=True,
                     processors=[
                         _processor("Decompression", CompressionFormat="GZIP"),
                         _processor("CloudWatchLogProcessing", DataMessageExtraction="true"),
+                        _processor("AppendDelimiterToRecord"),
                     ],
                 ),
             ),
@@ -259,5 +281,6 @@ def _processor(kind: str, **parameters: str):
                 parameter_name=name, parameter_value=value
             )
             for name, value in parameters.items()
-        ],
+        ]
+        or None,
     )

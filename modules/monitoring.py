@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cdktf import Precondition, TerraformLocal, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
     CloudwatchLogMetricFilter,
@@ -48,9 +49,12 @@ class MonitoringConfig:
     name: str
     """Prefix of alarm names, the topic (``<name>-alarms``) and the dashboard (1-200 of A-Z, a-z, 0-9, '-', '_')."""
     alarm_emails: tuple[str, ...] = ()
-    """E-mail addresses subscribed to the alarm topic (default none)."""
+    """E-mail addresses subscribed to the alarm topic (default none; ``ALARM_EMAILS_<ENV>``, comma-separated)."""
     alarm_https_endpoints: tuple[str, ...] = ()
-    """HTTPS endpoints subscribed to the alarm topic (default none)."""
+    """HTTPS endpoints subscribed to the alarm topic (default none; ``ALARM_HTTPS_ENDPOINTS_<ENV>``)."""
+    require_subscriber: bool = False
+    """Refuse to plan while nobody is subscribed (default off; on in prod): an alarm nobody receives is not an
+    alarm. Synth still succeeds, so tests and other environments need no subscriber."""
     lambda_error_rate_percent: float = 1.0
     """Alarm when more than this share of invocations of the alias fail (0.01..100 %; default 1)."""
     lambda_throttles: int = 1
@@ -86,6 +90,7 @@ class MonitoringConfig:
             self.alarm_emails,
             lambda f, v: checks.pattern(f, v, r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"),
         )
+        checks.type("require_subscriber", self.require_subscriber, bool)
         checks.each(
             "alarm_https_endpoints",
             self.alarm_https_endpoints,
@@ -142,9 +147,13 @@ class AlarmSpec:
     treat_missing_data: str
     expression: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    gates_release: bool = False
+    """CodeDeploy stops a release, and rolls it back, while this alarm is in ALARM."""
 
 
-def _percent(key: str, title: str, meaning: str, part: Metric, total: Metric, *, threshold: float) -> AlarmSpec:
+def _percent(
+    key: str, title: str, meaning: str, part: Metric, total: Metric, *, threshold: float, gates_release: bool = False
+) -> AlarmSpec:
     """A rate alarm: 100 * part / total by metric math, because AWS publishes the counts, not the rate."""
     return AlarmSpec(
         key,
@@ -155,6 +164,7 @@ def _percent(key: str, title: str, meaning: str, part: Metric, total: Metric, *,
         "GreaterThanThreshold",
         "notBreaching",
         expression="IF(total > 0, 100 * part / total, 0)",
+        gates_release=gates_release,
     )
 
 
@@ -170,6 +180,7 @@ def alarm_specs(
     stream_names: tuple[str, ...],
     metrics_namespace: str,
     provisioned_concurrency: bool,
+    other_functions: tuple[str, ...] = (),
 ) -> list[AlarmSpec]:
     """The alarms of one stack, as data (also what the dashboard and the runbook tests read)."""
     fn = {"FunctionName": function_name}
@@ -183,6 +194,7 @@ def alarm_specs(
             Metric("AWS/Lambda", "Errors", fn_alias, "Sum"),
             Metric("AWS/Lambda", "Invocations", fn_alias, "Sum"),
             threshold=config.lambda_error_rate_percent,
+            gates_release=True,
         ),
         AlarmSpec(
             "lambda-throttles",
@@ -201,6 +213,7 @@ def alarm_specs(
             round(config.duration_p99_fraction_of_timeout * timeout_seconds * 1000, 3),
             "GreaterThanThreshold",
             "notBreaching",
+            gates_release=True,
         ),
         AlarmSpec(
             "lambda-concurrency",
@@ -218,6 +231,7 @@ def alarm_specs(
             Metric("AWS/ApiGateway", "5XXError", api, "Sum"),
             Metric("AWS/ApiGateway", "Count", api, "Sum"),
             threshold=config.api_5xx_rate_percent,
+            gates_release=True,
         ),
         _percent(
             "api-4xx-rate",
@@ -273,6 +287,19 @@ def alarm_specs(
                 extra={"runbook": "log-delivery-success"},
             ),
         ]
+    specs += [
+        AlarmSpec(
+            f"function-errors-{name}",
+            f"Errors: {name}",
+            "A supporting function (e.g. the release smoke test) failed.",
+            {"errors": Metric("AWS/Lambda", "Errors", {"FunctionName": name}, "Sum")},
+            1,
+            "GreaterThanOrEqualToThreshold",
+            "notBreaching",
+            extra={"runbook": "function-errors"},
+        )
+        for name in other_functions
+    ]
     if provisioned_concurrency:
         specs.append(
             AlarmSpec(
@@ -312,10 +339,35 @@ class Monitoring(Construct):
         shipping: LogShipping,
         account: AccountContext,
         provisioned_concurrency: bool,
+        other_functions: tuple[Function, ...] = (),
     ) -> None:
         super().__init__(scope, id)
         self._config = config
-        self.topic = SnsTopic(self, "topic", name=f"{config.name}-alarms", kms_master_key_id=key.key.arn)
+        subscribers = (*config.alarm_emails, *config.alarm_https_endpoints)
+        # Terraform evaluates a precondition at plan time, whichever tool runs the plan (make plan, CI, cdktf).
+        endpoints = TerraformLocal(self, "alarm_subscribers", list(subscribers))
+        unsubscribed = Precondition(
+            condition=f"${{length({endpoints.fqn}) > 0}}",
+            error_message=f"{config.name}: no alarm subscriber. Set ALARM_EMAILS_<ENV> or ALARM_HTTPS_ENDPOINTS_<ENV> "
+            "(comma-separated) and synthesize again: every alarm of this environment must reach someone.",
+        )
+        self.topic = SnsTopic(
+            self,
+            "topic",
+            name=f"{config.name}-alarms",
+            kms_master_key_id=key.arn,
+            lifecycle=TerraformResourceLifecycle(precondition=[unsubscribed])
+            if config.require_subscriber and not subscribers
+            else None,
+        )
+        # CloudWatch publishes to the encrypted topic through SNS, which uses the key on CloudWatch's behalf. AWS
+        # documents this statement without conditions (a condition key CloudWatch does not send would silently
+        # stop every notification); the topic policy below is where the source is pinned.
+        key.grant(
+            "CloudWatchAlarmsPublishToTheEncryptedTopic",
+            principal={"Service": "cloudwatch.amazonaws.com"},
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        )
         SnsTopicPolicy(
             self,
             "topic_policy",
@@ -323,12 +375,14 @@ class Monitoring(Construct):
             policy=document(
                 [
                     {
-                        "Sid": "CloudWatchAlarmsOfThisAccount",
+                        "Sid": "TheseAlarmsOnly",
                         "Effect": "Allow",
                         "Principal": {"Service": "cloudwatch.amazonaws.com"},
                         "Action": "sns:Publish",
                         "Resource": self.topic.arn,
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account.account_id}},
+                        "Condition": {
+                            "ArnLike": {"aws:SourceArn": account.arn("cloudwatch", f"alarm:{config.name}-*")}
+                        },
                     },
                     {
                         "Sid": "DenyInsecureTransport",
@@ -366,6 +420,7 @@ class Monitoring(Construct):
             stream_names=tuple(shipping.stream_names.values()),
             metrics_namespace=function.metrics_namespace,
             provisioned_concurrency=provisioned_concurrency,
+            other_functions=tuple(f.name for f in other_functions),
         )
         self.alarms = {spec.key: self._alarm(spec) for spec in self.specs}
         self.dashboard = CloudwatchDashboard(
@@ -385,11 +440,19 @@ class Monitoring(Construct):
             ),
         )
 
+    @property
+    def release_alarms(self) -> list[CloudwatchMetricAlarm]:
+        """The alarms that stop and roll back a release (``AlarmSpec.gates_release``)."""
+        return [self.alarms[spec.key] for spec in self.specs if spec.gates_release]
+
+    def _alarm_name(self, spec: AlarmSpec) -> str:
+        return f"{self._config.name}-{spec.key}"
+
     def _alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
         config = self._config
         runbook = spec.extra.get("runbook", spec.key)
         common = {
-            "alarm_name": f"{config.name}-{spec.key}"[:255],
+            "alarm_name": self._alarm_name(spec),
             "alarm_description": f"{spec.meaning} Runbook: {RUNBOOK}#{runbook}",
             "comparison_operator": spec.comparison,
             "threshold": spec.threshold,

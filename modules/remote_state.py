@@ -9,6 +9,8 @@ from cdktf import S3Backend, S3BackendEndpointConfig, TerraformStack
 from modules.aws_provider import REGION, EmulatorConfig, check_region
 from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks
 
+KMS_KEY_ARN = rf"arn:aws[a-z-]*:kms:{REGION}:\d{{12}}:key/(mrk-)?[0-9a-f]{{8}}-?[0-9a-f-]{{27,}}"
+
 
 @dataclass(frozen=True)
 class RemoteStateConfig:
@@ -17,7 +19,11 @@ class RemoteStateConfig:
     bucket: str
     """Name of the state bucket."""
     kms_key_alias: str
-    """``alias/<name>`` of the bootstrap key that encrypts every state object."""
+    """``alias/<name>`` of the bootstrap key that encrypts every state object (the bootstrap stack creates it)."""
+    kms_key_arn: str | None = None
+    """ARN of that key (the bootstrap output ``state_kms_key_arn``). The state bucket's policy refuses uploads
+    whose key id is not this ARN, and Terraform's S3 backend sends ``kms_key_id`` as the key id of every state and
+    lock object, so real accounts need the ARN; only the emulator (default None) makes do with the alias."""
     region: str = REGION
     """Region of the state bucket; only ``us-east-1``."""
     key_prefix: str = ""
@@ -34,7 +40,19 @@ class RemoteStateConfig:
             "empty or folder names of A-Z, a-z, 0-9, '_', '.', '-' each ending in '/'",
         )
         checks.pattern("kms_key_alias", self.kms_key_alias, r"alias/[A-Za-z0-9/_-]{1,250}", "'alias/<name>'")
+        if self.kms_key_arn is not None:
+            checks.pattern(
+                "kms_key_arn",
+                self.kms_key_arn,
+                KMS_KEY_ARN,
+                f"a KMS key ARN in {REGION}, e.g. arn:aws:kms:{REGION}:111122223333:key/<key id>",
+            )
         checks.done()
+
+    @property
+    def backend_kms_key_id(self) -> str:
+        """What the backend sends as the state objects' key id: the ARN when known, else the alias."""
+        return self.kms_key_arn or self.kms_key_alias
 
     def key_for(self, stack_name: str) -> str:
         return f"{self.key_prefix}{stack_name}/terraform.tfstate"
@@ -59,7 +77,7 @@ def configure_remote_state(
         key=config.key_for(stack.node.id),
         region=config.region,
         encrypt=True,
-        kms_key_id=config.kms_key_alias,
+        kms_key_id=config.backend_kms_key_id,
         **emulator_settings,
     )
     # cdktf 0.21's S3Backend predates Terraform 1.10's native S3 locking (conditional writes of a

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
@@ -38,6 +39,8 @@ from modules.iam import document
 from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks
 
 ACCESS_LOG_SUFFIX = "-access-logs"
+ACCOUNT_SUFFIX_LENGTH = 13  # "-" and a 12-digit account id
+BUCKET_NAME_LIMIT = 63
 
 
 @dataclass(frozen=True)
@@ -45,17 +48,26 @@ class SecureBucketConfig:
     """Tunables of a hardened bucket; versioning, encryption, TLS-only and public-access blocking are not."""
 
     name: str
-    """The globally unique bucket name; its access-log bucket adds ``-access-logs`` (so at most 51 characters)."""
+    """The bucket's name, or its prefix when ``append_account_id``; its access-log bucket adds ``-access-logs``."""
+    append_account_id: bool = True
+    """Name the bucket ``<name>-<account id>`` (default on): bucket names are global, and a generic name such as
+    ``myapp-prod-logs`` is likely taken in another account, which fails the first deploy."""
     force_destroy: bool = False
     """Let ``destroy`` empty a non-empty bucket (default off); never together with ``prevent_destroy``."""
     prevent_destroy: bool = True
     """Terraform refuses any plan that would delete the bucket (default on)."""
+    enable_lifecycle_rules: bool = True
+    """Create the lifecycle rules below (default on; only the emulator environment turns them off, see
+    ``stacks/environments.py``)."""
     transition_to_infrequent_access_days: int = 30
     """Days before current objects move to STANDARD_IA (30..3650; S3's minimum is 30; default 30)."""
     noncurrent_version_expiration_days: int = 90
     """Days a replaced object version is kept (1..3650; default 90)."""
     abort_incomplete_multipart_upload_days: int = 7
     """Days before an unfinished multipart upload is removed (1..365; default 7)."""
+    access_log_expiration_days: int = 365
+    """Days the server access logs (current objects of the access-log bucket) are kept (1..3650; default 365).
+    Log objects are never overwritten, so without this the access-log bucket would grow forever."""
     object_level_denies: bool = True
     """Apply the TLS-only and encryption denies to objects too (default on). Only the local emulator turns it off:
     it applies a Deny statement without evaluating its conditions, so a conditional deny on ``arn/*`` refuses every
@@ -64,15 +76,23 @@ class SecureBucketConfig:
     def __post_init__(self) -> None:
         checks = Checks("bucket")
         if checks.pattern("name", self.name, BUCKET_NAME, BUCKET_NAME_HELP):
+            longest = self.longest_name_length
             checks.that(
-                len(self.name) + len(ACCESS_LOG_SUFFIX) <= 63,
+                longest <= BUCKET_NAME_LIMIT,
                 "name",
                 self.name,
-                f"at most {63 - len(ACCESS_LOG_SUFFIX)} characters, so that its '{ACCESS_LOG_SUFFIX}' bucket "
-                "name fits S3's 63",
+                f"at most {len(self.name) - longest + BUCKET_NAME_LIMIT} characters, so that its access-log bucket "
+                f"'{self.name}{'-<account id>' if self.append_account_id is True else ''}{ACCESS_LOG_SUFFIX}' "
+                f"fits S3's {BUCKET_NAME_LIMIT}",
             )
-        checks.type("force_destroy", self.force_destroy, bool)
-        checks.type("prevent_destroy", self.prevent_destroy, bool)
+        for flag in (
+            "append_account_id",
+            "force_destroy",
+            "prevent_destroy",
+            "enable_lifecycle_rules",
+            "object_level_denies",
+        ):
+            checks.type(flag, getattr(self, flag), bool)
         checks.that(
             not (self.force_destroy is True and self.prevent_destroy is True),
             "force_destroy",
@@ -87,12 +107,15 @@ class SecureBucketConfig:
         checks.int_range(
             "abort_incomplete_multipart_upload_days", self.abort_incomplete_multipart_upload_days, 1, 365, "days"
         )
-        checks.type("object_level_denies", self.object_level_denies, bool)
+        checks.int_range("access_log_expiration_days", self.access_log_expiration_days, 1, 3650, "days")
         checks.done()
 
     @property
-    def access_log_bucket_name(self) -> str:
-        return self.name + ACCESS_LOG_SUFFIX
+    def longest_name_length(self) -> int:
+        """Length of the longest bucket name this config makes (its access-log bucket's)."""
+        return (
+            len(self.name) + (ACCOUNT_SUFFIX_LENGTH if self.append_account_id is True else 0) + len(ACCESS_LOG_SUFFIX)
+        )
 
 
 class SecureBucket(Construct):
@@ -100,7 +123,7 @@ class SecureBucket(Construct):
 
     With ``kms_key`` the bucket uses SSE-KMS with that key and bucket keys, and its policy denies uploads
     that ask for any other encryption. Server access logs go to ``access_log_bucket``, which has the same
-    safeguards but SSE-S3 (S3 log delivery cannot use SSE-KMS).
+    safeguards but SSE-S3 (S3 log delivery cannot use SSE-KMS) and expires its logs.
     """
 
     bucket: S3Bucket
@@ -113,8 +136,8 @@ class SecureBucket(Construct):
     """All four public-access-block flags on."""
     ownership: S3BucketOwnershipControls
     """``BucketOwnerEnforced``: ACLs off."""
-    lifecycle: S3BucketLifecycleConfiguration
-    """Tiering, noncurrent-version expiry and multipart clean-up."""
+    lifecycle: S3BucketLifecycleConfiguration | None
+    """Tiering, noncurrent-version expiry and multipart clean-up (and log expiry on an access-log bucket)."""
     policy: S3BucketPolicy
     """TLS-only, and (with a key) deny uploads with any other encryption."""
     access_log_bucket: SecureBucket | None
@@ -132,10 +155,11 @@ class SecureBucket(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._account = account
+        name = f"{config.name}-{account.account_id}" if config.append_account_id else config.name
         self.bucket = S3Bucket(
             self,
             "bucket",
-            bucket=config.access_log_bucket_name if _logs_of else config.name,
+            bucket=name + ACCESS_LOG_SUFFIX if _logs_of else name,
             force_destroy=config.force_destroy,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=config.prevent_destroy),
         )
@@ -174,34 +198,7 @@ class SecureBucket(Construct):
             bucket=bucket_id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
-        self.lifecycle = S3BucketLifecycleConfiguration(
-            self,
-            "lifecycle",
-            bucket=bucket_id,
-            depends_on=[self.versioning],
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="tiering-and-expiry",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    transition=[
-                        S3BucketLifecycleConfigurationRuleTransition(
-                            days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
-                        )
-                    ],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=config.noncurrent_version_expiration_days
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=config.abort_incomplete_multipart_upload_days
-                        )
-                    ],
-                )
-            ],
-        )
+        self.lifecycle = self._lifecycle(config, expire_current=_logs_of is not None)
         statements = [self._deny_insecure_transport(config.object_level_denies)]
         if config.object_level_denies:
             statements += self._deny_other_encryption(kms_key)
@@ -223,6 +220,41 @@ class SecureBucket(Construct):
         # The public access block must exist before a policy so S3 can judge the policy non-public.
         self.policy = S3BucketPolicy(
             self, "policy", bucket=bucket_id, depends_on=[self.public_access_block], policy=document(statements)
+        )
+
+    def _lifecycle(self, config: SecureBucketConfig, *, expire_current: bool) -> S3BucketLifecycleConfiguration | None:
+        if not config.enable_lifecycle_rules:
+            return None
+        return S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            depends_on=[self.versioning],
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="tiering-and-expiry",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
+                        )
+                    ],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=config.access_log_expiration_days)]
+                    if expire_current
+                    else None,
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=config.noncurrent_version_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=config.abort_incomplete_multipart_upload_days
+                        )
+                    ],
+                )
+            ],
         )
 
     # Deny statements name every principal as {"AWS": "*"}, which IAM treats exactly like "*"; the emulator's

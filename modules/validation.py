@@ -41,7 +41,8 @@ def collect_errors() -> Iterator[list[str]]:
     finally:
         _collector.reset(token)
     if problems:
-        raise ConfigError(problems)
+        # The same shared setting (e.g. TF_STATE_REGION, read by every environment) is reported once.
+        raise ConfigError(list(dict.fromkeys(problems)))
 
 
 def report(problems: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""The bootstrap stack: the remote-state bucket and its key, kept in local state."""
+"""The bootstrap stack of one account: the remote-state bucket and key, the account's API Gateway logging role,
+and the CI deploy roles; its own state stays local."""
 
 from __future__ import annotations
 
@@ -8,44 +9,94 @@ from cdktf import LocalBackend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from modules.account import AccountContext
+from modules.api_gateway_account import ApiGatewayAccountLogging
 from modules.aws_provider import RegionLockedProvider
+from modules.deploy_roles import DeployRoles
 from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
-from stacks.environments import EnvironmentConfig
+from stacks.environments import BootstrapConfig
 
 
 class BootstrapStack(TerraformStack):
-    """Creates the state bucket for ``config``'s account once; every other stack keeps its state there.
+    """Creates, once per account, what every other stack of that account relies on.
 
-    Its own state stays local (``config.bootstrap_state_dir``): the bucket cannot hold the state of the
-    stack that creates it. The bucket and key are ``prevent_destroy`` in every environment.
+    Its own state stays local (``bootstrap_state_dir``): the bucket cannot hold the state of the stack that
+    creates it. The bucket and key are ``prevent_destroy`` in every environment.
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: BootstrapConfig) -> None:
         super().__init__(scope, id)
-        self.policy_exemptions = config.policy_exemptions
-        LocalBackend(self, path=str(Path(config.bootstrap_state_dir) / f"{id}-{config.environment}.tfstate"))
-        self.provider = RegionLockedProvider(self, "provider", config=config.provider)
+        environment = config.environment
+        self.policy_exemptions = environment.policy_exemptions
+        LocalBackend(self, path=str(Path(environment.bootstrap_state_dir) / f"{id}-{environment.environment}.tfstate"))
+        self.provider = RegionLockedProvider(self, "provider", config=environment.provider)
         self.account = AccountContext(self, "account")
         self.key = EncryptionKey(
             self,
             "state_key",
-            config=EncryptionKeyConfig(alias=config.state.kms_key_alias.removeprefix("alias/")),
+            config=EncryptionKeyConfig(alias=environment.state.kms_key_alias.removeprefix("alias/")),
             account=self.account,
         )
         self.state_bucket = SecureBucket(
             self,
             "state_bucket",
-            config=SecureBucketConfig(name=config.state.bucket, object_level_denies=config.s3_object_level_denies),
+            # The backend needs the name at synth, so it already carries the account id (see environments.py).
+            config=SecureBucketConfig(
+                name=environment.state.bucket,
+                append_account_id=False,
+                object_level_denies=environment.s3_object_level_denies,
+                # As the environment's own buckets (off only on the emulator, see environments.py).
+                enable_lifecycle_rules=environment.log_archive.bucket.enable_lifecycle_rules,
+            ),
             account=self.account,
             kms_key=self.key.key,
         )
+        self.api_gateway_logging = (
+            ApiGatewayAccountLogging(
+                self, "api_gateway_account", config=environment.api_gateway_account, key=self.key, account=self.account
+            )
+            if environment.api_gateway_account
+            else None
+        )
+        self.deploy_roles = (
+            DeployRoles(
+                self,
+                "deploy_roles",
+                config=config.deploy_roles,
+                account=self.account,
+                state_bucket_arn=self.state_bucket.bucket.arn,
+                state_key_arn=self.key.arn,
+            )
+            if config.deploy_roles
+            else None
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
         TerraformOutput(
             self,
             "state_bucket_name",
             value=self.state_bucket.bucket.bucket,
-            description="Bucket that holds every stack's Terraform state",
+            description="Bucket that holds every stack's Terraform state (TF_STATE_BUCKET)",
         )
         TerraformOutput(
-            self, "state_kms_key_arn", value=self.key.arn, description="KMS key that encrypts the state objects"
+            self,
+            "state_kms_key_arn",
+            value=self.key.arn,
+            description="KMS key of the state objects: set TF_STATE_KMS_KEY_ARN_<ENV> to it",
         )
+        if self.deploy_roles:
+            for environment, role in self.deploy_roles.plan_roles.items():
+                TerraformOutput(
+                    self,
+                    f"{environment}_plan_role_arn",
+                    value=role.arn,
+                    description=f"Role CI assumes to plan {environment} (pull requests and main)",
+                )
+            for environment, role in self.deploy_roles.apply_roles.items():
+                TerraformOutput(
+                    self,
+                    f"{environment}_apply_role_arn",
+                    value=role.arn,
+                    description=f"Role CI assumes to apply {environment} (its GitHub environment)",
+                )

@@ -1,8 +1,9 @@
 """Every environment's settings, in one place: the differences between local, dev and prod are visible here.
 
-Values a deployment must supply without editing code come from environment variables, all documented
-in the README: ``TF_STATE_BUCKET``, ``TF_STATE_KEY_PREFIX``, ``TF_STATE_REGION``, ``AWS_ACCOUNT_ID_DEV``,
-``AWS_ACCOUNT_ID_PROD``, ``EMULATOR_PORT``, ``BOOTSTRAP_ENV`` and ``BOOTSTRAP_STATE_DIR``.
+Values a deployment must supply without editing code come from environment variables, all documented in the
+README: ``AWS_ACCOUNT_ID_<ENV>``, ``TF_STATE_KMS_KEY_ARN_<ENV>``, ``ALARM_EMAILS_<ENV>``,
+``ALARM_HTTPS_ENDPOINTS_<ENV>``, ``GITHUB_REPOSITORY``, ``TF_STATE_BUCKET``, ``TF_STATE_KEY_PREFIX``,
+``TF_STATE_REGION``, ``EMULATOR_PORT``, ``BOOTSTRAP_ENV`` and ``BOOTSTRAP_STATE_DIR``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modules.api import ApiConfig
+from modules.api_gateway_account import ApiGatewayAccountConfig
 from modules.autoscaling import AutoscalingConfig, ScheduledCapacity
 from modules.aws_provider import REGION, EmulatorConfig, ProviderConfig, check_region
+from modules.deploy_roles import DeployRolesConfig, DeployTarget
 from modules.encryption_key import EncryptionKeyConfig
 from modules.function import FunctionConfig
 from modules.log_archive import LogArchiveConfig
 from modules.log_shipping import LogShippingConfig
 from modules.monitoring import MonitoringConfig
+from modules.release import ReleaseConfig
 from modules.remote_state import RemoteStateConfig
 from modules.secure_bucket import SecureBucketConfig
 from modules.validation import Checks, collect_errors
@@ -28,6 +32,9 @@ ENVIRONMENT_NAMES = ("local", "dev", "prod")
 APP_NAME = "serverless-app"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EMULATOR_PORT = 4599
+EMULATOR_ACCOUNT_ID = "123456789012"  # the account id the emulator answers with
+# A keyed client may send at its usage plan's full rate; WAF's per-IP window is 5 minutes.
+WAF_WINDOW_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,10 @@ class EnvironmentConfig:
     """Provisioned concurrency (default off)."""
     waf: WafConfig | None = None
     """The web ACL on the stage (default none)."""
+    api_gateway_account: ApiGatewayAccountConfig | None = None
+    """The account's API Gateway logging role, created by this account's bootstrap stack."""
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
+    """How ``make release`` shifts the ``live`` alias to a new version (default all at once)."""
     app_name: str = APP_NAME
     """Prefix of every name (3-24 of a-z, 0-9, '-', starting with a letter)."""
     region: str = REGION
@@ -99,6 +110,8 @@ class EnvironmentConfig:
             "autoscaling": AutoscalingConfig,
             "waf": (WafConfig, type(None)),
             "monitoring": MonitoringConfig,
+            "api_gateway_account": (ApiGatewayAccountConfig, type(None)),
+            "release": ReleaseConfig,
         }
         typed = {name: checks.type(name, getattr(self, name), kind) for name, kind in sections.items()}
         checks.type("s3_object_level_denies", self.s3_object_level_denies, bool)
@@ -143,6 +156,29 @@ class EnvironmentConfig:
                 f"<= function.reserved_concurrency ({function.reserved_concurrency}): provisioned "
                 "concurrency comes out of the function's reservation",
             )
+        if (
+            self.waf is not None
+            and typed["waf"]
+            and typed["api"]
+            and _numbers(self.waf.rate_limit_per_5_minutes, self.api.usage_plan_rate_limit)
+        ):
+            floor = int(self.api.usage_plan_rate_limit * WAF_WINDOW_SECONDS)
+            checks.that(
+                self.waf.rate_limit_per_5_minutes >= floor,
+                "waf.rate_limit_per_5_minutes",
+                self.waf.rate_limit_per_5_minutes,
+                f">= {floor} (api.usage_plan_rate_limit {self.api.usage_plan_rate_limit:g}/s x "
+                f"{WAF_WINDOW_SECONDS} s): below it WAF blocks a client from one address before its API key reaches "
+                "the plan's rate",
+            )
+        arn = self.state.kms_key_arn if typed["state"] else None
+        if arn and self.allowed_account_ids and isinstance(arn, str) and arn.count(":") >= 5:
+            checks.that(
+                arn.split(":")[4] in self.allowed_account_ids,
+                "state.kms_key_arn",
+                arn,
+                f"a key in this environment's account ({', '.join(self.allowed_account_ids)})",
+            )
         if self.environment == "prod" and typed["log_archive"]:
             bucket = self.log_archive.bucket
             checks.that(
@@ -178,9 +214,43 @@ class EnvironmentConfig:
     @property
     def policy_exemptions(self) -> dict[str, str]:
         """Synth-policy rules relaxed for this environment, with the reason printed at every synth."""
-        if self.s3_object_level_denies:
-            return {}
-        return {"tls-deny-on-objects": "the emulator applies Deny statements without their conditions"}
+        exemptions = {}
+        if not self.s3_object_level_denies:
+            exemptions["tls-deny-on-objects"] = "the emulator applies Deny statements without their conditions"
+        if not self.function.enable_dead_letter_queue:
+            exemptions["dead-letter-queue"] = (
+                "the emulator never invokes asynchronously and does not return the setting; the encrypted queue "
+                "alone would take 26 s to create"
+            )
+        if not self.log_archive.bucket.enable_lifecycle_rules:
+            exemptions["lifecycle-rules"] = (
+                "the provider waits 55 s after each lifecycle PUT (ten equal reads 5 s apart) and the emulator never "
+                "runs lifecycle rules"
+            )
+        return exemptions
+
+    @property
+    def account_id(self) -> str | None:
+        """The account this environment deploys to, when known (the emulator's, or ``AWS_ACCOUNT_ID_<ENV>``)."""
+        if self.emulator is not None:
+            return EMULATOR_ACCOUNT_ID
+        return self.allowed_account_ids[0] if self.allowed_account_ids else None
+
+    @property
+    def release_hook(self) -> FunctionConfig | None:
+        """The pre-traffic smoke-test function, when the release config asks for one (derived from ``function``)."""
+        if not self.release.pre_traffic_hook:
+            return None
+        return FunctionConfig(
+            name=f"{self.app_name}-{self.environment}-release-hook",
+            service_name=f"{self.function.service_name}-release-hook",
+            metrics_namespace=self.function.metrics_namespace,
+            handler="release_hook.handler.lambda_handler",
+            memory_size_mb=256,
+            timeout_seconds=29,
+            reserved_concurrency=2,
+            environment={"TARGET_FUNCTION_NAME": self.function.name},
+        )
 
     @property
     def stack_name(self) -> str:
@@ -197,28 +267,27 @@ class EnvironmentConfig:
         }
 
 
-def _state(environ: os._Environ | dict) -> RemoteStateConfig:
+def _state(environ: os._Environ | dict, environment: str, account_id: str | None, app_name: str) -> RemoteStateConfig:
+    # Bucket names are global: the account id keeps the default from colliding with another account's.
+    default_bucket = f"{app_name}-tfstate-{account_id}" if account_id else f"{app_name}-tfstate"
     return RemoteStateConfig(
-        bucket=environ.get("TF_STATE_BUCKET", f"{APP_NAME}-tfstate"),
-        kms_key_alias=f"alias/{APP_NAME}-tfstate",
+        bucket=environ.get("TF_STATE_BUCKET", default_bucket),
+        kms_key_alias=f"alias/{app_name}-tfstate",
+        kms_key_arn=environ.get(f"TF_STATE_KMS_KEY_ARN_{environment.upper()}") or None,
         region=environ.get("TF_STATE_REGION", REGION),
         key_prefix=environ.get("TF_STATE_KEY_PREFIX", ""),
     )
 
 
-def _accounts(value: str | None) -> tuple[str, ...]:
+def _list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
-def _names(environment: str) -> str:
-    return f"{APP_NAME}-{environment}"
-
-
-def _function(environment: str, **overrides) -> FunctionConfig:
-    return FunctionConfig(
-        name=f"{_names(environment)}-api",
-        service_name=APP_NAME,
-        metrics_namespace=f"{APP_NAME}/{environment}",
+def _monitoring(environ: os._Environ | dict, environment: str, name: str, **overrides) -> MonitoringConfig:
+    return MonitoringConfig(
+        name=name,
+        alarm_emails=_list(environ.get(f"ALARM_EMAILS_{environment.upper()}")),
+        alarm_https_endpoints=_list(environ.get(f"ALARM_HTTPS_ENDPOINTS_{environment.upper()}")),
         **overrides,
     )
 
@@ -227,45 +296,64 @@ def _numbers(*values: object) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
-def load(environ: os._Environ | dict | None = None) -> dict[str, EnvironmentConfig]:
-    """Build every environment's config; raises one ``ConfigError`` naming every invalid field."""
+def load(environ: os._Environ | dict | None = None, *, app_name: str = APP_NAME) -> dict[str, EnvironmentConfig]:
+    """Build every environment's config; raises one ``ConfigError`` naming every invalid field.
+
+    ``app_name`` prefixes every name (tests pass the longest allowed one to prove every derived name fits).
+    """
     environ = os.environ if environ is None else environ
     with collect_errors():
-        return _load(environ)
+        return {name: _environment(name, environ, app_name) for name in ENVIRONMENT_NAMES}
 
 
-def _load(environ: os._Environ | dict) -> dict[str, EnvironmentConfig]:
-    port = environ.get("EMULATOR_PORT", str(DEFAULT_EMULATOR_PORT))
+def _environment(environment: str, environ: os._Environ | dict, app: str) -> EnvironmentConfig:
+    """The one place where environments differ."""
+    prefix = f"{app}-{environment}"
+    accounts = _list(environ.get(f"AWS_ACCOUNT_ID_{environment.upper()}")) if environment != "local" else ()
+    account_id = EMULATOR_ACCOUNT_ID if environment == "local" else (accounts[0] if accounts else None)
     common = {
+        "environment": environment,
+        "app_name": app,
         "owner": "platform-team",
         "cost_center": "cc-0000",
-        "state": _state(environ),
+        "state": _state(environ, environment, account_id, app),
+        "allowed_account_ids": accounts,
         "bootstrap_state_dir": environ.get("BOOTSTRAP_STATE_DIR", str(PROJECT_DIR / ".state")),
+        "api_gateway_account": ApiGatewayAccountConfig(role_name=f"{app}-apigateway-cloudwatch"),
     }
+
+    def function(**overrides) -> FunctionConfig:
+        return FunctionConfig(
+            name=f"{prefix}-api", service_name=app, metrics_namespace=f"{app}/{environment}", **overrides
+        )
+
     # Throw-away environments: deleting the stack deletes its data. Production data is never deleted by Terraform.
     disposable = {"prevent_destroy": False, "force_destroy": True}
-    protected = {"prevent_destroy": True, "force_destroy": False}
-    return {
-        "local": EnvironmentConfig(
-            environment="local",
+    if environment == "local":
+        port = environ.get("EMULATOR_PORT", str(DEFAULT_EMULATOR_PORT))
+        return EnvironmentConfig(
+            **common,
             emulator=EmulatorConfig(endpoint=f"http://127.0.0.1:{port}"),
             s3_object_level_denies=False,
-            encryption_key=EncryptionKeyConfig(
-                alias=_names("local"), deletion_window_in_days=7, prevent_destroy=False, **SERVICE_KEY_USERS
-            ),
+            encryption_key=EncryptionKeyConfig(alias=prefix, deletion_window_in_days=7, prevent_destroy=False),
+            # No lifecycle rules on the emulator: it never runs them, and the provider waits 55 s after creating
+            # each one (a consistency waiter of ten identical reads, 5 s apart, on AWS as well).
             log_archive=LogArchiveConfig(
-                bucket=SecureBucketConfig(name=f"{_names('local')}-logs", object_level_denies=False, **disposable)
+                bucket=SecureBucketConfig(
+                    name=f"{prefix}-logs", object_level_denies=False, enable_lifecycle_rules=False, **disposable
+                )
             ),
             # Short buffers so a local request reaches the archive quickly.
             log_shipping=LogShippingConfig(
-                name_prefix=_names("local"), buffering_interval_in_seconds=60, log_retention_in_days=7
+                name_prefix=prefix, buffering_interval_in_seconds=60, log_retention_in_days=7
             ),
-            # The emulator does not return these two settings, so without this every plan would re-add them.
-            function=_function(
-                "local", reserved_concurrency=20, ignore_changes=("dead_letter_config", "logging_config")
+            # The emulator does not return the logging settings, so without this every plan would re-add them;
+            # and it never invokes asynchronously, so no dead-letter queue (see FunctionConfig).
+            function=function(
+                reserved_concurrency=20, ignore_changes=("logging_config",), enable_dead_letter_queue=False
             ),
             api=ApiConfig(
-                name=_names("local"),
+                name=prefix,
                 throttle_rate_limit=50,
                 throttle_burst_limit=100,
                 usage_plan_rate_limit=50,
@@ -276,22 +364,23 @@ def _load(environ: os._Environ | dict) -> dict[str, EnvironmentConfig]:
             # calls after creating a scalable target.
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),
             waf=None,  # the emulator has no WAF enforcement to test against; prod has it
-            monitoring=MonitoringConfig(name=_names("local")),
+            monitoring=_monitoring(environ, environment, prefix),
+            # No CodeDeploy: the emulator creates CodeDeploy applications and deployment groups but can neither
+            # update nor delete them (a stack holding them never destroys), and never runs a deployment. Each
+            # apply moves the alias instead; dev and prod release through CodeDeploy.
+            release=ReleaseConfig(strategy="direct"),
+        )
+    if environment == "dev":
+        return EnvironmentConfig(
             **common,
-        ),
-        "dev": EnvironmentConfig(
-            environment="dev",
-            allowed_account_ids=_accounts(environ.get("AWS_ACCOUNT_ID_DEV")),
-            encryption_key=EncryptionKeyConfig(
-                alias=_names("dev"), deletion_window_in_days=7, prevent_destroy=False, **SERVICE_KEY_USERS
-            ),
-            log_archive=LogArchiveConfig(bucket=SecureBucketConfig(name=f"{_names('dev')}-logs", **disposable)),
+            encryption_key=EncryptionKeyConfig(alias=prefix, deletion_window_in_days=7, prevent_destroy=False),
+            log_archive=LogArchiveConfig(bucket=SecureBucketConfig(name=f"{prefix}-logs", **disposable)),
             log_shipping=LogShippingConfig(
-                name_prefix=_names("dev"), buffering_interval_in_seconds=60, log_retention_in_days=14
+                name_prefix=prefix, buffering_interval_in_seconds=60, log_retention_in_days=14
             ),
-            function=_function("dev", reserved_concurrency=20),
+            function=function(reserved_concurrency=20),
             api=ApiConfig(
-                name=_names("dev"),
+                name=prefix,
                 throttle_rate_limit=50,
                 throttle_burst_limit=100,
                 usage_plan_rate_limit=20,
@@ -300,65 +389,100 @@ def _load(environ: os._Environ | dict) -> dict[str, EnvironmentConfig]:
             ),
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),  # off to save cost
             waf=None,
-            monitoring=MonitoringConfig(name=_names("dev"), api_4xx_rate_percent=25.0),
-            **common,
+            monitoring=_monitoring(environ, environment, prefix, api_4xx_rate_percent=25.0),
+            # A short linear release: the same CodeDeploy path as prod, done in 3 minutes.
+            release=ReleaseConfig(strategy="linear", percent=25, interval_minutes=1),
+        )
+    return EnvironmentConfig(
+        **common,
+        encryption_key=EncryptionKeyConfig(alias=prefix, deletion_window_in_days=30, prevent_destroy=True),
+        log_archive=LogArchiveConfig(
+            bucket=SecureBucketConfig(
+                name=f"{prefix}-logs",
+                noncurrent_version_expiration_days=365,
+                prevent_destroy=True,
+                force_destroy=False,
+            )
         ),
-        "prod": EnvironmentConfig(
-            environment="prod",
-            allowed_account_ids=_accounts(environ.get("AWS_ACCOUNT_ID_PROD")),
-            encryption_key=EncryptionKeyConfig(
-                alias=_names("prod"), deletion_window_in_days=30, prevent_destroy=True, **SERVICE_KEY_USERS
-            ),
-            log_archive=LogArchiveConfig(
-                bucket=SecureBucketConfig(
-                    name=f"{_names('prod')}-logs", noncurrent_version_expiration_days=365, **protected
-                )
-            ),
-            log_shipping=LogShippingConfig(
-                name_prefix=_names("prod"),
-                buffering_interval_in_seconds=300,
-                buffering_size_in_mb=5,
-                log_retention_in_days=30,
-            ),
-            function=_function("prod", reserved_concurrency=200, memory_size_mb=512),
-            api=ApiConfig(
-                name=_names("prod"),
-                throttle_rate_limit=1000,
-                throttle_burst_limit=2000,
-                usage_plan_rate_limit=500,
-                usage_plan_burst_limit=1000,
-                usage_plan_quota_per_day=50_000_000,
-            ),
-            autoscaling=AutoscalingConfig(
-                enable_provisioned_concurrency=True,
-                min_capacity=2,
-                max_capacity=50,
-                target_utilization=0.7,
-                scheduled=(
-                    ScheduledCapacity(
-                        name="business-hours", schedule="cron(0 12 ? * MON-FRI *)", min_capacity=5, max_capacity=50
-                    ),
-                    ScheduledCapacity(
-                        name="off-hours", schedule="cron(0 23 ? * MON-FRI *)", min_capacity=2, max_capacity=50
-                    ),
+        log_shipping=LogShippingConfig(
+            name_prefix=prefix, buffering_interval_in_seconds=300, buffering_size_in_mb=5, log_retention_in_days=30
+        ),
+        function=function(reserved_concurrency=200, memory_size_mb=512),
+        api=ApiConfig(
+            name=prefix,
+            throttle_rate_limit=1000,
+            throttle_burst_limit=2000,
+            usage_plan_rate_limit=500,
+            usage_plan_burst_limit=1000,
+            usage_plan_quota_per_day=50_000_000,
+        ),
+        autoscaling=AutoscalingConfig(
+            enable_provisioned_concurrency=True,
+            min_capacity=2,
+            max_capacity=50,
+            target_utilization=0.7,
+            scheduled=(
+                ScheduledCapacity(
+                    name="business-hours", schedule="cron(0 12 ? * MON-FRI *)", min_capacity=5, max_capacity=50
+                ),
+                ScheduledCapacity(
+                    name="off-hours", schedule="cron(0 23 ? * MON-FRI *)", min_capacity=2, max_capacity=50
                 ),
             ),
-            waf=WafConfig(name=_names("prod"), rate_limit_per_5_minutes=2000),
-            monitoring=MonitoringConfig(
-                name=_names("prod"), lambda_error_rate_percent=0.5, api_5xx_rate_percent=0.5, api_latency_p99_ms=1000.0
-            ),
-            **common,
         ),
-    }
+        # One client at its key's full rate (500/s) from one address stays under the per-IP limit.
+        waf=WafConfig(name=prefix, rate_limit_per_5_minutes=150_000),
+        monitoring=_monitoring(
+            environ,
+            environment,
+            prefix,
+            lambda_error_rate_percent=0.5,
+            api_5xx_rate_percent=0.5,
+            api_latency_p99_ms=1000.0,
+            require_subscriber=True,
+        ),
+        # 10 % of traffic for 5 minutes, then the rest; the smoke test runs before any of it.
+        release=ReleaseConfig(strategy="canary", percent=10, interval_minutes=5, pre_traffic_hook=True),
+    )
 
 
-# Every environment's key is used by the same services; the key policy grants exactly these.
-SERVICE_KEY_USERS = {
-    "allow_cloudwatch_logs": True,
-    "allow_firehose": True,
-    "allow_cloudwatch_alarms_to_sns": True,
-    "allow_lambda": True,
-}
+@dataclass(frozen=True)
+class BootstrapConfig:
+    """What the bootstrap stack of one account creates: the state bucket and key, the account's API Gateway
+    logging role, and (when a repository is named) the CI deploy roles of every environment in the account."""
+
+    environment: EnvironmentConfig
+    """The environment whose account is bootstrapped (``BOOTSTRAP_ENV``)."""
+    deploy_roles: DeployRolesConfig | None
+    """GitHub OIDC roles (from ``GITHUB_REPOSITORY``; none for the emulator or when unset)."""
+
+
+def bootstrap_config(
+    configs: dict[str, EnvironmentConfig], environ: os._Environ | dict | None = None
+) -> BootstrapConfig:
+    """The bootstrap of ``BOOTSTRAP_ENV``'s account; its deploy roles cover every environment in that account."""
+    environ = os.environ if environ is None else environ
+    config = configs[bootstrap_environment(environ)]
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    if config.emulator is not None or not repository:
+        return BootstrapConfig(environment=config, deploy_roles=None)
+    shared = [
+        c
+        for c in configs.values()
+        if c.emulator is None and (c is config or (c.account_id is not None and c.account_id == config.account_id))
+    ]
+    targets = tuple(
+        DeployTarget(
+            environment=c.environment,
+            name_prefix=f"{c.app_name}-{c.environment}",
+            state_object_prefix=f"{c.state.key_prefix}{c.stack_name}/",
+        )
+        for c in shared
+    )
+    with collect_errors():
+        return BootstrapConfig(
+            environment=config, deploy_roles=DeployRolesConfig(github_repository=repository, targets=targets)
+        )
 
 
 def bootstrap_environment(environ: os._Environ | dict | None = None) -> str:

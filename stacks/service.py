@@ -5,7 +5,6 @@ from __future__ import annotations
 from cdktf import Fn, TerraformOutput, TerraformStack
 from constructs import Construct
 
-from functions.api.events import EVENT_SCHEMA
 from modules.account import AccountContext
 from modules.api import Api
 from modules.autoscaling import ProvisionedConcurrencyAutoscaling
@@ -15,8 +14,10 @@ from modules.function import Function
 from modules.log_archive import LogArchive
 from modules.log_shipping import LogShipping
 from modules.monitoring import Monitoring
+from modules.release import Release
 from modules.remote_state import configure_remote_state
 from modules.waf import Waf
+from stacks import contract
 from stacks.environments import EnvironmentConfig
 from stacks.packaging import lambda_code
 
@@ -55,9 +56,8 @@ class ServiceStack(TerraformStack):
             "api",
             config=config.api,
             function=self.function,
-            request_schema=EVENT_SCHEMA,
+            contract=contract.document(),
             shipping=self.log_shipping,
-            account=account,
         )
         self.waf = (
             Waf(
@@ -71,7 +71,8 @@ class ServiceStack(TerraformStack):
             if config.waf
             else None
         )
-        # Last: it watches every delivery stream the modules above registered.
+        self.release_hook = self._release_hook(config, account)
+        # After every function and log group: it watches every delivery stream the modules above registered.
         self.monitoring = Monitoring(
             self,
             "monitoring",
@@ -82,8 +83,68 @@ class ServiceStack(TerraformStack):
             shipping=self.log_shipping,
             account=account,
             provisioned_concurrency=self.autoscaling is not None,
+            other_functions=(self.release_hook,) if self.release_hook else (),
+        )
+        self.release = (
+            Release(
+                self,
+                "release",
+                config=config.release,
+                name=self.prefix,
+                function=self.function,
+                alarms=self.monitoring.release_alarms,
+                account=account,
+                hook=self.release_hook,
+            )
+            if config.release.uses_codedeploy
+            else None
         )
         self._outputs()
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.config.app_name}-{self.config.environment}"
+
+    def _release_hook(self, config: EnvironmentConfig, account: AccountContext) -> Function | None:
+        """The pre-traffic smoke test: invokes new versions of the API function, reports to CodeDeploy."""
+        if config.release_hook is None:
+            return None
+        hook = Function(
+            self,
+            "release_hook",
+            config=config.release_hook,
+            code=lambda_code(config.release_hook),
+            key=self.key,
+            shipping=self.log_shipping,
+            account=account,
+        )
+        hook.allow(
+            {
+                "Sid": "InvokeNewVersions",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": account.arn("lambda", f"function:{self.function.name}:*"),
+            }
+        )
+        hook.allow(
+            {
+                "Sid": "ReadTheDeployment",
+                "Effect": "Allow",
+                "Action": "codedeploy:GetDeployment",
+                "Resource": account.arn("codedeploy", f"deploymentgroup:{self.prefix}/{self.prefix}-live"),
+            }
+        )
+        # This action has no resource-level permission (Service Authorization Reference, CodeDeploy): a statement
+        # scoped to the deployment group never matches, and every release would fail at its hook.
+        hook.allow(
+            {
+                "Sid": "ReportToCodeDeploy",
+                "Effect": "Allow",
+                "Action": "codedeploy:PutLifecycleEventHookExecutionStatus",
+                "Resource": "*",
+            }
+        )
+        return hook
 
     def _outputs(self) -> None:
         outputs = {

@@ -29,6 +29,17 @@ for name in (
     "AWS_ACCOUNT_ID_PROD",
 ):
     os.environ.pop(name, None)
+# The handler reads its configuration when imported, as on Lambda, and the stacks import it too (for its OpenAPI
+# document): set it before any test module can, as the stack sets it (tests/test_function.py checks that side).
+os.environ.update(
+    {
+        "POWERTOOLS_SERVICE_NAME": "serverless-app",
+        "POWERTOOLS_METRICS_NAMESPACE": "serverless-app/test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "SERVICE_VERSION": "9.9.9",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+)
 
 from stack_helpers import Synth, synthesize  # noqa: E402
 

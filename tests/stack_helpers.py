@@ -32,6 +32,17 @@ def one(tf: dict, type_: str) -> dict:
     return found[0]
 
 
+def of_construct(tf: dict, type_: str, construct: str = "function") -> dict[str, dict]:
+    """The resources of ``type_`` made by one construct (its id starts their logical names: ``function_...``)."""
+    return {k: r for k, r in resources(tf, type_).items() if k.startswith(f"{construct}_")}
+
+
+def one_of(tf: dict, type_: str, construct: str = "function") -> dict:
+    found = list(of_construct(tf, type_, construct).values())
+    assert len(found) == 1, f"expected one {type_} of {construct}, found {len(found)}"
+    return found[0]
+
+
 def ref(type_: str, name: str, attribute: str = "id") -> str:
     return f"${{{type_}.{name}.{attribute}}}"
 
@@ -63,3 +74,56 @@ def synthesize(outdir: Path, environ: dict[str, str] | None = None) -> Synth:
             for name, stack in manifest["stacks"].items()
         },
     )
+
+
+def testing_synth(stack) -> str:
+    """cdktf's ``Testing.synth`` of one stack (the JSON string the ``Testing`` matchers take)."""
+    from cdktf import Testing
+
+    return Testing.synth(stack)
+
+
+def assert_has_resource(synthesized: str, resource_type: str, properties: dict) -> None:
+    """``Testing.to_have_resource_with_properties``, printing the candidates when no resource matches."""
+    from cdktf import Testing
+
+    if Testing.to_have_resource_with_properties(synthesized, resource_type, properties):
+        return
+    found = json.loads(synthesized).get("resource", {}).get(resource_type, {})
+    raise AssertionError(
+        f"no {resource_type} has {json.dumps(properties)}; the {len(found)} candidates:\n"
+        + json.dumps(found, indent=1)[:6000]
+    )
+
+
+def assert_has_data_source(synthesized: str, data_type: str, properties: dict) -> None:
+    from cdktf import Testing
+
+    if Testing.to_have_data_source_with_properties(synthesized, data_type, properties):
+        return
+    found = json.loads(synthesized).get("data", {}).get(data_type, {})
+    raise AssertionError(f"no data.{data_type} has {properties}; candidates: {json.dumps(found)[:4000]}")
+
+
+def bootstrap_for(environ: dict[str, str]) -> dict:
+    """The bootstrap stack for ``environ`` (e.g. BOOTSTRAP_ENV=prod), synthesized alone."""
+    from cdktf import Testing
+
+    from stacks import environments
+    from stacks.bootstrap import BootstrapStack
+
+    configs = environments.load(environ)
+    config = environments.bootstrap_config(configs, environ)
+    stack = BootstrapStack(Testing.app(), "serverless-app-bootstrap", config=config)
+    return json.loads(Testing.synth(stack))
+
+
+def service_for(environment: str, environ: dict[str, str] | None = None) -> dict:
+    """One environment's service stack for ``environ``, synthesized alone."""
+    from cdktf import Testing
+
+    from stacks import environments
+    from stacks.service import ServiceStack
+
+    config = environments.load(environ or {})[environment]
+    return json.loads(Testing.synth(ServiceStack(Testing.app(), config.stack_name, config=config)))

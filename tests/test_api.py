@@ -14,36 +14,97 @@ def test_rest_api_is_regional(prod):
     assert api["api_key_source"] == "HEADER"
 
 
-def test_every_method_requires_a_key_and_proxies_to_the_alias(prod):
-    methods = resources(prod, "aws_api_gateway_method")
-    assert {m["http_method"] for m in methods.values()} == {"ANY", "GET", "POST"}
-    assert len(methods) == 4  # root, /health, /events, /{proxy+}
-    for method in methods.values():
+def _methods_by_path(stack) -> dict[str, set[str]]:
+    """``{"/events": {"POST", "ANY"}, ...}`` read back from the synthesized resources."""
+    paths = {
+        ref("aws_api_gateway_resource", name, "id"): "/" + r["path_part"]
+        for name, r in resources(stack, "aws_api_gateway_resource").items()
+    }
+    found: dict[str, set[str]] = {}
+    for method in resources(stack, "aws_api_gateway_method").values():
+        path = paths.get(method["resource_id"], "/")
+        found.setdefault(path, set()).add(method["http_method"])
+    return found
+
+
+def test_every_operation_of_the_contract_is_a_keyed_method_proxying_to_the_alias(prod):
+    from stacks.contract import document
+
+    expected = {path: {m.upper() for m in item} | {"ANY"} for path, item in document()["paths"].items()}
+    assert _methods_by_path(prod) == {**expected, "/": {"ANY"}, "/{proxy+}": {"ANY"}}
+    assert expected == {"/health": {"GET", "ANY"}, "/events": {"POST", "ANY"}}
+    for method in resources(prod, "aws_api_gateway_method").values():
         assert method["api_key_required"] is True
         assert method["request_validator_id"].startswith("${aws_api_gateway_request_validator.")
     for integration in resources(prod, "aws_api_gateway_integration").values():
         assert integration["type"] == "AWS_PROXY" and integration["integration_http_method"] == "POST"
-    paths = {r["path_part"] for r in resources(prod, "aws_api_gateway_resource").values()}
-    assert paths == {"health", "events", "{proxy+}"}
+        assert integration["uri"].endswith(".invoke_arn}")  # the alias's, not the unqualified function's
 
 
-def test_events_body_is_validated_against_the_handlers_schema(prod):
-    from functions.api.events import EVENT_SCHEMA
+def test_events_body_is_validated_against_the_contracts_draft4_model(prod):
+    from modules.api import draft4
+    from stacks.contract import document
 
-    post = next(m for m in resources(prod, "aws_api_gateway_method").values() if m["http_method"] == "POST")
+    contract = document()
+    schema = contract["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     model = one(prod, "aws_api_gateway_model")
-    assert json.loads(model["schema"]) == EVENT_SCHEMA
+    assert model["name"] == "Event"
+    assert json.loads(model["schema"]) == draft4(schema, contract["components"]["schemas"])
+    body = json.loads(model["schema"])
+    assert body["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert body["additionalProperties"] is False and body["required"] == ["type", "payload"]
+    assert body["properties"]["type"]["pattern"] == "^[A-Za-z0-9._-]{1,64}$"
+    assert "examples" not in json.dumps(body)  # a draft-06 keyword API Gateway refuses
+    post = next(m for m in resources(prod, "aws_api_gateway_method").values() if m["http_method"] == "POST")
     assert post["request_models"] == {
         "application/json": ref("aws_api_gateway_model", next(iter(resources(prod, "aws_api_gateway_model"))), "name")
     }
     validators = {v["name"]: v for v in resources(prod, "aws_api_gateway_request_validator").values()}
     assert validators["body"]["validate_request_body"] is True
+    assert validators["params"]["validate_request_body"] is False
     response = next(
         r
         for r in resources(prod, "aws_api_gateway_gateway_response").values()
         if r["response_type"] == "BAD_REQUEST_BODY"
     )
     assert response["status_code"] == "422"
+
+
+def test_a_route_added_to_the_contract_reaches_api_gateway_and_redeploys(monkeypatch, prod):
+    import cdktf
+
+    from stacks import contract as contract_module
+    from stacks import environments
+    from stacks.service import ServiceStack
+
+    document = contract_module.document()
+    document["paths"]["/events/{id}"] = {
+        "get": {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}
+    }
+    monkeypatch.setattr(contract_module, "document", lambda configs=None: document)
+    stack = ServiceStack(cdktf.Testing.app(), "serverless-app-prod", config=environments.load()["prod"])
+    changed = json.loads(cdktf.Testing.synth(stack))
+    methods = changed["resource"]["aws_api_gateway_method"]
+    get = next(m for name, m in methods.items() if name.startswith("api_events_id_get"))
+    assert get["request_parameters"] == {"method.request.path.id": True}
+    assert get["api_key_required"] is True
+    parent = next(r for r in changed["resource"]["aws_api_gateway_resource"].values() if r["path_part"] == "{id}")
+    assert parent["parent_id"].startswith("${aws_api_gateway_resource.api_events_resource")
+    before = one(prod, "aws_api_gateway_deployment")["triggers"]["redeployment"]
+    assert next(iter(changed["resource"]["aws_api_gateway_deployment"].values()))["triggers"]["redeployment"] != before
+
+
+def test_draft4_inlines_references_and_turns_nullable_into_a_type_list():
+    from modules.api import draft4
+
+    components = {"Thing": {"type": "object", "properties": {"n": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}}}
+    converted = draft4({"$ref": "#/components/schemas/Thing", "examples": [1]}, components)
+    assert converted == {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "properties": {"n": {"type": ["integer", "null"]}},
+    }
+    assert draft4({"const": "ok"}, {})["enum"] == ["ok"]
 
 
 def test_lambda_permission_is_scoped_to_this_api(prod):
@@ -97,26 +158,18 @@ def test_usage_plan_and_key(prod):
     assert one(prod, "aws_api_gateway_usage_plan_key")["key_type"] == "API_KEY"
 
 
-def test_account_logging_role_is_managed_and_can_be_switched_off(prod):
-    assert one(prod, "aws_api_gateway_account")["cloudwatch_role_arn"].startswith("${aws_iam_role.")
-    from dataclasses import replace
-
-    import cdktf
-
-    from stacks import environments
-    from stacks.service import ServiceStack
-
-    config = environments.load()["dev"]
-    config = replace(config, api=replace(config.api, manage_account_cloudwatch_role=False))
-    stack = ServiceStack(cdktf.Testing.app(), "serverless-app-dev", config=config)
-    assert "aws_api_gateway_account" not in json.loads(cdktf.Testing.synth(stack))["resource"]
-
-
 def test_waf_protects_the_prod_stage_only(prod, dev, local):
     acl = one(prod, "aws_wafv2_web_acl")
-    rules = json.loads(acl["rule_json"])
-    assert rules[0]["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
-    assert {r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") for r in rules[1:]} == {
+    assert "rule_json" not in acl  # rule blocks: the provider compares them with what is deployed (drift)
+    rules = {rule["name"]: rule for rule in acl["rule"]}
+    assert rules["rate-limit-per-ip"]["statement"] == {
+        "rate_based_statement": {"limit": 150_000, "aggregate_key_type": "IP"}
+    }
+    assert rules["rate-limit-per-ip"]["action"] == {"block": {}}
+    groups = {
+        name: r["statement"]["managed_rule_group_statement"] for name, r in rules.items() if name != "rate-limit-per-ip"
+    }
+    assert set(groups) == {
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
@@ -125,6 +178,29 @@ def test_waf_protects_the_prod_stage_only(prod, dev, local):
     assert one(prod, "aws_wafv2_web_acl_association")["resource_arn"] == ref("aws_api_gateway_stage", stage, "arn")
     assert one(prod, "aws_wafv2_web_acl_logging_configuration")
     assert not resources(dev, "aws_wafv2_web_acl") and not resources(local, "aws_wafv2_web_acl")
+
+
+def test_waf_counts_the_8_kb_body_rule_so_the_api_enforces_its_own_limit(prod):
+    from functions.api.models import MAX_BODY_BYTES
+
+    common = next(r for r in one(prod, "aws_wafv2_web_acl")["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet")
+    overrides = common["statement"]["managed_rule_group_statement"]["rule_action_override"]
+    assert overrides == [{"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
+    assert MAX_BODY_BYTES == 256 * 1024  # answered with 413 by the handler, in every environment
+
+
+def test_waf_rate_limit_must_admit_one_key_at_its_usage_plans_full_rate():
+    from dataclasses import replace
+
+    from stacks import environments
+
+    config = environments.load({})["prod"]
+    with pytest.raises(
+        ValueError,
+        match=r"waf.rate_limit_per_5_minutes=2000 is invalid: allowed >= 150000 "
+        r"\(api.usage_plan_rate_limit 500/s x 300 s\)",
+    ):
+        replace(config, waf=replace(config.waf, rate_limit_per_5_minutes=2000))
 
 
 @pytest.mark.parametrize(
@@ -141,7 +217,6 @@ def test_waf_protects_the_prod_stage_only(prod, dev, local):
         ({"usage_plan_burst_limit": 300}, r"api.usage_plan_burst_limit=300 is invalid"),
         ({"stage_name": "v-1"}, "api.stage_name='v-1' is invalid"),
         ({"name": ""}, "api.name='' is invalid"),
-        ({"manage_account_cloudwatch_role": "no"}, "api.manage_account_cloudwatch_role='no' is invalid"),
     ],
 )
 def test_api_config_errors(values, message):

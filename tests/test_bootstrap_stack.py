@@ -1,15 +1,20 @@
-"""The bootstrap stack: the state bucket and its key, with every safeguard and local state."""
+"""The bootstrap stack of an account: state bucket and key, the account's API Gateway logging role, deploy roles."""
+
+import json
 
 import pytest
-from stack_helpers import one, ref, resources, statements
+from stack_helpers import bootstrap_for, one, ref, resources, statements
+
+PROD = {"BOOTSTRAP_ENV": "prod", "AWS_ACCOUNT_ID_PROD": "111122223333", "GITHUB_REPOSITORY": "acme/serverless-app"}
 
 
-def _state_bucket(bootstrap):
-    return next(
-        (name, b)
-        for name, b in resources(bootstrap, "aws_s3_bucket").items()
-        if b["bucket"] == "serverless-app-tfstate"
-    )
+def _state_bucket(bootstrap, name="serverless-app-tfstate-123456789012"):
+    return next((key, b) for key, b in resources(bootstrap, "aws_s3_bucket").items() if b["bucket"] == name)
+
+
+@pytest.fixture(scope="module")
+def prod_bootstrap():
+    return bootstrap_for(PROD)
 
 
 def test_bootstrap_keeps_local_state(bootstrap):
@@ -59,17 +64,90 @@ def test_state_bucket_policy_is_tls_only(bootstrap):
     assert ref("aws_s3_bucket", name, "arn") in deny["Resource"]
 
 
-@pytest.mark.slow
-def test_bootstrap_for_prod_denies_non_tls_on_objects_too(tmp_path):
-    from stack_helpers import synthesize
-
-    synth = synthesize(tmp_path / "out", {"BOOTSTRAP_ENV": "prod"})
-    bootstrap = synth.stack("bootstrap")
-    assert "endpoints" not in bootstrap["provider"]["aws"][0]
-    name, _ = _state_bucket(bootstrap)
+def test_bootstrap_for_prod_names_the_bucket_by_account_and_denies_on_objects_too(prod_bootstrap):
+    assert "endpoints" not in prod_bootstrap["provider"]["aws"][0]
+    name, _ = _state_bucket(prod_bootstrap, "serverless-app-tfstate-111122223333")
     arn = ref("aws_s3_bucket", name, "arn")
     (policy,) = [
-        p for p in resources(bootstrap, "aws_s3_bucket_policy").values() if p["bucket"] == ref("aws_s3_bucket", name)
+        p
+        for p in resources(prod_bootstrap, "aws_s3_bucket_policy").values()
+        if p["bucket"] == ref("aws_s3_bucket", name)
     ]
-    assert set(statements(policy)["DenyInsecureTransport"]["Resource"]) == {arn, f"{arn}/*"}
-    assert bootstrap["terraform"]["backend"]["local"]["path"].endswith("serverless-app-bootstrap-prod.tfstate")
+    policy = statements(policy)
+    assert set(policy["DenyInsecureTransport"]["Resource"]) == {arn, f"{arn}/*"}
+    key = ref("aws_kms_key", next(iter(resources(prod_bootstrap, "aws_kms_key"))), "arn")
+    assert policy["DenyUploadsWithAnotherKey"]["Condition"] == {
+        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}
+    }
+    assert prod_bootstrap["terraform"]["backend"]["local"]["path"].endswith("serverless-app-bootstrap-prod.tfstate")
+
+
+def test_the_account_api_gateway_logging_role_has_exactly_one_owner(bootstrap, synth):
+    setting = one(bootstrap, "aws_api_gateway_account")
+    assert setting["cloudwatch_role_arn"].startswith("${aws_iam_role.")
+    assert setting["reset_on_delete"] is True
+    welcome = next(
+        g for g in resources(bootstrap, "aws_cloudwatch_log_group").values() if g["name"] == "/aws/apigateway/welcome"
+    )
+    assert welcome["kms_key_id"].startswith("${aws_kms_key.") and welcome["retention_in_days"] == 30
+    # The setting waits for the group, or API Gateway would create it unencrypted first.
+    assert any(d.startswith("aws_cloudwatch_log_group.") for d in setting["depends_on"])
+    for environment in ("local", "dev", "prod"):
+        assert not resources(synth.stack(environment), "aws_api_gateway_account"), environment
+
+
+def test_deploy_roles_trust_only_this_repository_by_ref_or_environment(prod_bootstrap):
+    provider = one(prod_bootstrap, "aws_iam_openid_connect_provider")
+    assert provider["url"] == "https://token.actions.githubusercontent.com"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+    roles = {r["name"]: r for r in resources(prod_bootstrap, "aws_iam_role").values() if r.get("path") == "/deploy/"}
+    assert set(roles) == {"serverless-app-prod-plan", "serverless-app-prod-apply"}
+    for name, subjects in (
+        (
+            "serverless-app-prod-plan",
+            ["repo:acme/serverless-app:pull_request", "repo:acme/serverless-app:ref:refs/heads/main"],
+        ),
+        ("serverless-app-prod-apply", ["repo:acme/serverless-app:environment:prod"]),
+    ):
+        (trust,) = json.loads(roles[name]["assume_role_policy"])["Statement"]
+        assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert trust["Condition"] == {
+            "StringEquals": {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": subjects,
+            }
+        }
+
+
+def test_plan_roles_read_and_lock_only_while_apply_roles_write(prod_bootstrap):
+    policies = {p["role"]: statements(p) for p in resources(prod_bootstrap, "aws_iam_role_policy").values()}
+    plan = next(v for k, v in policies.items() if "prod_plan" in k)
+    apply = next(v for k, v in policies.items() if "prod_apply" in k)
+    assert plan["TakeTheLock"]["Resource"].endswith("/serverless-app-prod/*.tflock")
+    assert "WriteState" not in plan and apply["WriteState"]["Resource"].endswith("/serverless-app-prod/*")
+    writes = [
+        a
+        for s in plan.values()
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if a.split(":")[1].startswith(("Create", "Delete", "Put", "Update"))
+    ]
+    assert writes == ["s3:PutObject", "s3:DeleteObject"]
+    assert {"Functions", "ServiceRoles", "PassServiceRoles"} <= set(apply)
+    assert apply["ServiceRoles"]["Resource"].endswith(":role/serverless-app-prod-*")
+
+
+def test_dev_and_prod_in_one_account_get_both_roles_from_one_bootstrap():
+    shared = {**PROD, "AWS_ACCOUNT_ID_DEV": "111122223333"}
+    names = {r["name"] for r in resources(bootstrap_for(shared), "aws_iam_role").values() if r.get("path")}
+    assert names == {
+        "serverless-app-dev-plan",
+        "serverless-app-dev-apply",
+        "serverless-app-prod-plan",
+        "serverless-app-prod-apply",
+    }
+
+
+def test_no_repository_no_roles_and_a_wildcard_repository_is_refused():
+    assert not resources(bootstrap_for({"BOOTSTRAP_ENV": "prod"}), "aws_iam_openid_connect_provider")
+    with pytest.raises(ValueError, match=r"deploy_roles.github_repository='acme/\*' is invalid: allowed 'owner/name'"):
+        bootstrap_for({**PROD, "GITHUB_REPOSITORY": "acme/*"})

@@ -1,7 +1,7 @@
-"""The stack's KMS key: rotation, deletion window, alias, and a key policy granting exactly its users."""
+"""The stack's KMS key: rotation, deletion window, alias, and a key policy naming exactly its users."""
 
 import pytest
-from stack_helpers import one, statements
+from stack_helpers import one, ref, resources, statements
 
 from modules.encryption_key import EncryptionKeyConfig
 
@@ -14,31 +14,46 @@ def test_key_rotates_with_the_configured_window(prod, dev):
     assert one(prod, "aws_kms_alias")["name"] == "alias/serverless-app-prod"
 
 
-def test_key_policy_grants_each_service_and_nothing_broader(prod):
+def test_key_policy_names_each_principal_and_grants_nothing_broader(prod):
     policy = statements(one(prod, "aws_kms_key"))
     assert set(policy) == {
         "AccountAdministration",
-        "CloudWatchLogsInThisAccount",
-        "S3DeliveryForThisAccount",
-        "CloudWatchAlarmsPublishToEncryptedTopics",
-        "LambdaEnvironmentEncryption",
+        "CloudWatchLogsEncryptTheseGroups",
+        "FirehoseWritesTheArchive",
+        "ServerlessAppProdApiDecryptsItsEnvironment",
+        "ServerlessAppProdApiSendsDeadLetters",
+        "ServerlessAppProdReleaseHookDecryptsItsEnvironment",
+        "ServerlessAppProdReleaseHookSendsDeadLetters",
+        "CloudWatchAlarmsPublishToTheEncryptedTopic",
     }
-    for sid, statement in policy.items():
-        assert statement["Principal"] != "*" and statement["Principal"] != {"AWS": "*"}, sid
-    logs = policy["CloudWatchLogsInThisAccount"]
-    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
-    assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
-    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].startswith("arn:")
-    s3 = policy["S3DeliveryForThisAccount"]["Condition"]["StringEquals"]
-    assert s3["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
-    alarms = policy["CloudWatchAlarmsPublishToEncryptedTopics"]
-    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert "aws:SourceAccount" in alarms["Condition"]["StringEquals"]
-    lam = policy["LambdaEnvironmentEncryption"]
-    assert lam["Condition"]["StringEquals"]["kms:ViaService"] == "lambda.us-east-1.amazonaws.com"
-    # Only the administration statement may use kms:*; service statements list their actions.
+    # Only the administration statement names the account; every other one names a role or a service.
+    roots = [sid for sid, s in policy.items() if str(s["Principal"].get("AWS", "")).endswith(":root")]
+    assert roots == ["AccountAdministration"]
     assert [s for s in policy.values() if s["Action"] == "kms:*"] == [policy["AccountAdministration"]]
+    roles = {r["name"]: k for k, r in resources(prod, "aws_iam_role").items()}
+    firehose = policy["FirehoseWritesTheArchive"]
+    assert firehose["Principal"] == {"AWS": ref("aws_iam_role", roles["serverless-app-prod-firehose"], "arn")}
+    assert firehose["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    env = policy["ServerlessAppProdApiDecryptsItsEnvironment"]
+    assert env["Principal"] == {"AWS": ref("aws_iam_role", roles["serverless-app-prod-api-exec"], "arn")}
+    assert env["Condition"]["StringEquals"]["kms:ViaService"] == "lambda.us-east-1.amazonaws.com"
+    assert env["Condition"]["StringEquals"]["kms:EncryptionContext:aws:lambda:FunctionArn"].endswith(
+        ":function:serverless-app-prod-api"
+    )
+    dlq = policy["ServerlessAppProdApiSendsDeadLetters"]
+    assert dlq["Condition"]["StringEquals"]["kms:ViaService"] == "sqs.us-east-1.amazonaws.com"
+    alarms = policy["CloudWatchAlarmsPublishToTheEncryptedTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def test_cloudwatch_logs_may_encrypt_exactly_the_stacks_log_groups(prod):
+    logs = statements(one(prod, "aws_kms_key"))["CloudWatchLogsEncryptTheseGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    arns = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    names = sorted(g["name"] for g in resources(prod, "aws_cloudwatch_log_group").values())
+    assert sorted(arn.split(":log-group:", 1)[1] for arn in arns) == names
+    assert all(arn.startswith("arn:${data.aws_partition.") for arn in arns)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +64,7 @@ def test_key_policy_grants_each_service_and_nothing_broader(prod):
         ({"deletion_window_in_days": "30"}, "encryption_key.deletion_window_in_days='30' is invalid"),
         ({"alias": "aws/reserved"}, "encryption_key.alias='aws/reserved' is invalid"),
         ({"alias": ""}, "encryption_key.alias='' is invalid"),
-        ({"allow_lambda": "yes"}, "encryption_key.allow_lambda='yes' is invalid"),
+        ({"prevent_destroy": "yes"}, "encryption_key.prevent_destroy='yes' is invalid"),
     ],
 )
 def test_key_config_errors(values, message):

@@ -6,8 +6,15 @@ from stack_helpers import ref, resources, statements
 from modules.secure_bucket import SecureBucketConfig
 
 
-def _bucket(tf, name):
-    return next((key, b) for key, b in resources(tf, "aws_s3_bucket").items() if b["bucket"] == name)
+def _account(tf) -> str:
+    (caller,) = tf["data"]["aws_caller_identity"]
+    return f"-${{data.aws_caller_identity.{caller}.account_id}}"
+
+
+def _bucket(tf, name, suffix=""):
+    """The bucket named ``<name>-<account id><suffix>`` (S3 names are global, so every name carries the account)."""
+    wanted = name + _account(tf) + suffix
+    return next((key, b) for key, b in resources(tf, "aws_s3_bucket").items() if b["bucket"] == wanted)
 
 
 def _attached(tf, type_, bucket_key):
@@ -66,11 +73,24 @@ def test_archive_lifecycle_tiers_expires_old_versions_and_aborts_uploads(prod):
     assert rule["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"}]
     assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 365}]
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    assert "expiration" not in rule  # the archive is the audit record: current objects are kept
+
+
+def test_access_logs_expire_instead_of_growing_forever(prod):
+    key, _ = _bucket(prod, "serverless-app-prod-logs", "-access-logs")
+    (lifecycle,) = _attached(prod, "aws_s3_bucket_lifecycle_configuration", key)
+    (rule,) = lifecycle["rule"]
+    assert rule["expiration"] == [{"days": 365}]
+
+
+def test_local_skips_lifecycle_rules_visibly(local):
+    # The one difference, stated in environments.py and printed as a policy exemption at every synth.
+    assert not resources(local, "aws_s3_bucket_lifecycle_configuration")
 
 
 def test_archive_logs_access_to_a_separate_sse_s3_bucket_with_the_same_safeguards(prod):
     key, _ = _bucket(prod, "serverless-app-prod-logs")
-    target_key, _ = _bucket(prod, "serverless-app-prod-logs-access-logs")
+    target_key, _ = _bucket(prod, "serverless-app-prod-logs", "-access-logs")
     (logging,) = _attached(prod, "aws_s3_bucket_logging", key)
     assert logging["target_bucket"] == ref("aws_s3_bucket", target_key)
     (encryption,) = _attached(prod, "aws_s3_bucket_server_side_encryption_configuration", target_key)
@@ -85,8 +105,9 @@ def test_archive_logs_access_to_a_separate_sse_s3_bucket_with_the_same_safeguard
 
 
 def test_prod_archive_cannot_be_destroyed_but_dev_can(prod, dev):
-    for name in ("serverless-app-prod-logs", "serverless-app-prod-logs-access-logs"):
-        _, bucket = _bucket(prod, name)
+    archives = [b for b in resources(prod, "aws_s3_bucket").values() if "prod-logs" in b["bucket"]]
+    assert len(archives) == 2
+    for bucket in archives:
         assert bucket["lifecycle"]["prevent_destroy"] is True and bucket["force_destroy"] is False
     _, bucket = _bucket(dev, "serverless-app-dev-logs")
     assert bucket["force_destroy"] is True and bucket["lifecycle"]["prevent_destroy"] is False
@@ -97,7 +118,11 @@ def test_prod_archive_cannot_be_destroyed_but_dev_can(prod, dev):
     [
         ({"name": "Has_Upper"}, "bucket.name='Has_Upper' is invalid"),
         ({"name": "ab"}, "bucket.name='ab' is invalid"),
-        ({"name": "x" * 60}, "so that its '-access-logs' bucket name fits"),
+        (
+            {"name": "x" * 39},
+            r"bucket.name='x{39}' is invalid: allowed at most 38 characters, so that its access-log "
+            r"bucket 'x{39}-<account id>-access-logs' fits S3's 63",
+        ),
         ({"name": "xn--punycode"}, "bucket.name='xn--punycode' is invalid"),
         ({"force_destroy": True, "prevent_destroy": True}, "bucket.force_destroy=True is invalid"),
         (

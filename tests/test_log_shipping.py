@@ -30,7 +30,7 @@ def test_prod_ships_function_api_access_execution_and_waf_logs(prod):
 
 def test_firehose_streams_encrypt_compress_buffer_and_prefix_by_source(prod):
     streams = resources(prod, "aws_kinesis_firehose_delivery_stream")
-    assert len(streams) == 4
+    assert len(streams) == 5
     key = ref("aws_kms_key", next(iter(resources(prod, "aws_kms_key"))), "arn")
     for stream in streams.values():
         assert stream["server_side_encryption"] == {"enabled": True, "key_type": "CUSTOMER_MANAGED_CMK", "key_arn": key}
@@ -42,12 +42,21 @@ def test_firehose_streams_encrypt_compress_buffer_and_prefix_by_source(prod):
         assert s3["prefix"] == f"logs/{source}/" and s3["error_output_prefix"] == f"errors/{source}/"
         assert s3["cloudwatch_logging_options"]["enabled"] is True
         processors = [p["type"] for p in s3["processing_configuration"]["processors"]]
-        assert processors == ["Decompression", "CloudWatchLogProcessing"]
+        # Extracted log events are separate records; without the delimiter they would run together in the object.
+        assert processors == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
+    names = sorted(s["name"] for s in streams.values())
+    assert names == [
+        "serverless-app-prod-apigateway-access",
+        "serverless-app-prod-apigateway-execution",
+        "serverless-app-prod-lambda-api",
+        "serverless-app-prod-lambda-release-hook",
+        "serverless-app-prod-waf",
+    ]
 
 
 def test_subscription_role_may_only_put_records_into_its_streams(prod):
     policies = [p for p in resources(prod, "aws_iam_role_policy").values() if p["name"].startswith("put-")]
-    assert len(policies) == 4
+    assert len(policies) == 5
     for policy in policies:
         (statement,) = statements(policy).values()
         assert statement["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]
@@ -55,18 +64,37 @@ def test_subscription_role_may_only_put_records_into_its_streams(prod):
     role = next(r for r in resources(prod, "aws_iam_role").values() if r["name"].endswith("logs-to-firehose"))
     trust = statements(role, "assume_role_policy")["0"]
     assert trust["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
-    assert "aws:SourceArn" in trust["Condition"]["ArnLike"]
+    # CloudWatch Logs' documented guard for a subscription role: this account's logs are the source.
+    assert trust["Condition"] == {"ArnLike": {"aws:SourceArn": trust["Condition"]["ArnLike"]["aws:SourceArn"]}}
+    source = trust["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert ":logs:us-east-1:${data.aws_caller_identity." in source and source.endswith(".account_id}:*")
 
 
 def test_firehose_role_writes_only_the_archive(prod):
     policy = next(p for p in resources(prod, "aws_iam_role_policy").values() if p["name"] == "deliver-to-archive")
     policy = statements(policy)
-    archive = next(k for k, b in resources(prod, "aws_s3_bucket").items() if b["bucket"] == "serverless-app-prod-logs")
+    archive = next(
+        k
+        for k, b in resources(prod, "aws_s3_bucket").items()
+        if b["bucket"].startswith("serverless-app-prod-logs-") and "access" not in b["bucket"]
+    )
     arn = ref("aws_s3_bucket", archive, "arn")
     assert set(policy["WriteArchive"]["Resource"]) == {arn, f"{arn}/*"}
     assert "s3:DeleteObject" not in policy["WriteArchive"]["Action"]
-    condition = policy["EncryptArchiveObjects"]["Condition"]["StringEquals"]
-    assert condition["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    # Bucket keys are on: S3 calls KMS with the bucket ARN as context, not the object's (the test suite in
+    # tests/simulation/ evaluates this request; here the synthesized condition itself).
+    assert policy["EncryptArchiveObjects"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": arn}
+    }
+
+
+def test_firehose_trusts_with_its_documented_external_id(prod):
+    role = next(r for r in resources(prod, "aws_iam_role").values() if r["name"] == "serverless-app-prod-firehose")
+    trust = statements(role, "assume_role_policy")["0"]
+    assert trust["Principal"] == {"Service": "firehose.amazonaws.com"}
+    assert list(trust["Condition"]) == ["StringEquals"] and list(trust["Condition"]["StringEquals"]) == [
+        "sts:ExternalId"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from stack_helpers import one, ref, resources
+from stack_helpers import one, one_of, ref, resources
 
 from modules.monitoring import APP_ERROR_METRIC, EMF_METRICS, MonitoringConfig
 
@@ -87,7 +87,7 @@ def test_every_alarm_watches_a_metric_aws_publishes_or_the_stack_produces(prod):
 def test_every_alarm_notifies_both_ways_and_says_what_it_means(prod):
     topic = ref("aws_sns_topic", next(iter(resources(prod, "aws_sns_topic"))), "arn")
     alarms = resources(prod, "aws_cloudwatch_metric_alarm")
-    assert len(alarms) == 17  # 8 function/API/app + 2 per delivery stream (4) + spillover
+    assert len(alarms) == 20  # 8 function/API/app + 2 per delivery stream (5) + spillover + the hook's errors
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
         assert alarm["treat_missing_data"] in {"notBreaching", "breaching", "ignore", "missing"}, name
@@ -139,10 +139,10 @@ def test_application_error_metric_comes_from_error_logs(prod):
 def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
     dashboard = one(prod, "aws_cloudwatch_dashboard")
     body = json.loads(dashboard["dashboard_body"])
-    function = one(prod, "aws_lambda_function")["function_name"]
+    function = one_of(prod, "aws_lambda_function")["function_name"]
     api = one(prod, "aws_api_gateway_rest_api")["name"]
     stage = one(prod, "aws_api_gateway_stage")["stage_name"]
-    alias = f"{function}:{one(prod, 'aws_lambda_alias')['name']}"
+    alias = f"{function}:{one_of(prod, 'aws_lambda_alias')['name']}"
     text = json.dumps(body)
     for name in (function, api, stage, alias):
         assert f'"{name}"' in text, name
@@ -161,9 +161,10 @@ def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
 
 
 def test_handler_emits_the_emf_metrics_the_dashboard_graphs():
-    handler = (PROJECT / "functions" / "api" / "handler.py").read_text()
+    # tests/functions/test_handler.py sees each one emitted; here: none the dashboard graphs is missing.
+    source = "".join(p.read_text() for p in (PROJECT / "functions" / "api").glob("*.py"))
     for name in EMF_METRICS:
-        assert f'name="{name}"' in handler, name
+        assert f'name="{name}"' in source, name
 
 
 def test_runbook_has_an_entry_for_every_alarm(prod):

@@ -12,7 +12,10 @@ def test_backend_is_encrypted_locked_and_keyed_per_stack(synth, environment):
     assert backend["encrypt"] is True
     assert backend["use_lockfile"] is True
     assert "dynamodb_table" not in backend
-    assert backend["bucket"] == "serverless-app-tfstate"
+    # Bucket names are global: the default carries the account id (the emulator's for local; dev/prod get theirs
+    # from AWS_ACCOUNT_ID_<ENV>, without which `make plan` refuses to run).
+    account = {"local": "-123456789012"}.get(environment, "")
+    assert backend["bucket"] == f"serverless-app-tfstate{account}"
     assert backend["region"] == "us-east-1"
     assert backend["key"] == f"serverless-app-{environment}/terraform.tfstate"
     assert backend["kms_key_id"] == "alias/serverless-app-tfstate"
@@ -23,6 +26,29 @@ def test_local_backend_uses_the_same_code_against_the_emulator(local, prod):
     assert backend["endpoints"]["s3"].startswith("http://127.0.0.1:")
     assert backend["use_path_style"] is True
     assert "endpoints" not in prod["terraform"]["backend"]["s3"]
+
+
+def test_state_bucket_and_key_arn_follow_the_environments_account():
+    from stacks import environments
+
+    arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    configs = environments.load({"AWS_ACCOUNT_ID_PROD": "111122223333", "TF_STATE_KMS_KEY_ARN_PROD": arn})
+    assert configs["prod"].state.bucket == "serverless-app-tfstate-111122223333"
+    # The backend sends the key ARN, which is what the state bucket's policy compares the upload's key id with.
+    assert configs["prod"].state.backend_kms_key_id == arn
+    assert configs["dev"].state.backend_kms_key_id == "alias/serverless-app-tfstate"
+
+
+def test_a_state_key_of_another_account_is_refused():
+    from stacks import environments
+
+    other = "arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with pytest.raises(
+        ValueError,
+        match=r"state.kms_key_arn='arn:aws:kms:us-east-1:999988887777:key/.*' is invalid: "
+        r"allowed a key in this environment's account \(111122223333\)",
+    ):
+        environments.load({"AWS_ACCOUNT_ID_PROD": "111122223333", "TF_STATE_KMS_KEY_ARN_PROD": other})
 
 
 @pytest.mark.slow
@@ -44,6 +70,12 @@ def test_backend_settings_come_from_environment_variables(tmp_path):
         ("bucket", "Bad_Bucket", "state.bucket='Bad_Bucket' is invalid"),
         ("key_prefix", "no-trailing-slash", "state.key_prefix='no-trailing-slash' is invalid"),
         ("kms_key_alias", "tfstate", "state.kms_key_alias='tfstate' is invalid"),
+        ("kms_key_arn", "alias/tfstate", "state.kms_key_arn='alias/tfstate' is invalid: allowed a KMS key ARN"),
+        (
+            "kms_key_arn",
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "state.kms_key_arn='arn:aws:kms:eu-west-1",
+        ),
     ],
 )
 def test_remote_state_config_errors(field, value, message):

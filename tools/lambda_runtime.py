@@ -9,7 +9,7 @@ import base64
 import time
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 ACCOUNT_ID = "123456789012"  # the emulator's default account
 
@@ -50,15 +50,16 @@ def proxy_event(
     resource: str = "/{proxy+}",
     api_key: str | None = None,
     request_id: str | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy (format 1.0) event. ``path`` may carry a query string and may start with
-    ``/<stage>`` (as a raw request line does); ``resource`` is the API resource that matched."""
-    parts = urlsplit(path)
-    path = (
-        parts.path[len(stage) + 1 :] if parts.path.startswith(f"/{stage}/") or parts.path == f"/{stage}" else parts.path
-    )
+    ``/<stage>`` (as a raw request line does); ``resource`` is the API resource that matched, and
+    ``path_parameters`` what its ``{placeholders}`` matched (``{proxy+}`` is filled in here)."""
+    # Split by hand: urlsplit refuses a path with a stray "[" (an IPv6 literal to it), which a client may send.
+    raw_path, _, raw_query = path.partition("?")
+    path = raw_path[len(stage) + 1 :] if raw_path.startswith(f"/{stage}/") or raw_path == f"/{stage}" else raw_path
     path = path or "/"
-    query = parse_qs(parts.query, keep_blank_values=True)
+    query = parse_qs(raw_query, keep_blank_values=True)
     headers = dict(headers or {})
     if isinstance(body, bytes):
         try:
@@ -76,7 +77,7 @@ def proxy_event(
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
         "multiValueQueryStringParameters": query or None,
-        "pathParameters": {"proxy": path.lstrip("/")} if resource == "/{proxy+}" else None,
+        "pathParameters": path_parameters or ({"proxy": path.lstrip("/")} if resource == "/{proxy+}" else None),
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,
@@ -94,3 +95,11 @@ def proxy_event(
         "body": text or None,
         "isBase64Encoded": encoded,
     }
+
+
+def response_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headers of a proxy integration's answer, as API Gateway merges them: ``headers`` and
+    ``multiValueHeaders`` (Powertools' REST resolver sets only the latter), the multi-valued ones winning."""
+    single = {k: [v] for k, v in (result.get("headers") or {}).items()}
+    merged = {**single, **{k: list(v) for k, v in (result.get("multiValueHeaders") or {}).items()}}
+    return [(name, str(value)) for name, values in merged.items() for value in values]

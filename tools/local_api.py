@@ -1,9 +1,17 @@
-"""A local stand-in for the deployed stage: the packaged handler, in-process, behind a loopback HTTP server.
+"""A local stand-in for the deployed stage: the function's handler, in-process, behind a loopback HTTP server.
 
-It reads the synthesized ``local`` stack, so it serves what would be deployed: the function's zip, handler and
-environment, the stage's throttle, the usage plan's per-key throttle, and the API key (from the emulator).
-Each request becomes an API Gateway REST proxy event (format 1.0). Like the stage, the runner refuses a
-missing or wrong ``x-api-key`` (403) and requests over the throttle (429), with the stage's JSON error bodies.
+It reads the synthesized ``local`` stack, so it serves what would be deployed: the function's handler and
+environment, the API's resources and methods (built from the OpenAPI contract, so routes are matched as API
+Gateway matches them), its request models, its gateway responses, the stage's throttle, the usage plan's per-key
+throttle, and the API key (from the emulator). Like the stage, the runner refuses a missing or wrong
+``x-api-key`` (403), requests over the throttle (429) and bodies that fail the method's model (422), with the
+stage's own response templates; everything else becomes an API Gateway REST proxy event (format 1.0).
+
+The handler is imported from ``functions/`` (the zip's function package is a copy of it) and re-imported when a
+source file changes, so an edit is live on the next request with no deploy. Its third-party packages are the
+host's, pinned to the versions of ``functions/requirements.txt`` (checked at start): the zip holds builds for
+the Lambda's architecture (pydantic-core is compiled), which the host may not load.
+
 The function's stdout (its structured logs and EMF metrics) and the stage's access-log lines are forwarded in
 batches, off the request path, to the emulator's CloudWatch Logs groups, whose subscriptions carry them
 through Firehose into the archive bucket.
@@ -19,6 +27,7 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import os
 import queue
 import re
@@ -28,24 +37,26 @@ import sys
 import threading
 import time
 import uuid
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
+import jsonschema
 
 from tools import manifest
-from tools.lambda_runtime import LambdaContext, proxy_event
+from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
 from tools.processes import HOST, stop_process_group
 
 DEFAULT_PORT = 4600
 RUN_DIR = manifest.PROJECT_DIR / ".cache" / "local-api"
-ROUTES = {"/health": "/health", "/events": "/events"}
+FUNCTIONS_DIR = manifest.PROJECT_DIR / "functions"
+_RESOURCE_REF = re.compile(r"\$\{aws_api_gateway_resource\.([^.]+)\.id\}")
+_MODEL_REF = re.compile(r"\$\{aws_api_gateway_model\.([^.]+)\.name\}")
 
 
 class TokenBucket:
@@ -68,6 +79,90 @@ class TokenBucket:
 
 
 @dataclass(frozen=True)
+class GatewayResponse:
+    status_code: int | None
+    template: str
+
+    def render(self, status: int, message: str) -> tuple[int, str]:
+        """API Gateway's simple substitution (response templates are not VTL)."""
+        body = self.template.replace("$context.error.messageString", json.dumps(message))
+        return self.status_code or status, body.replace("$context.error.message", message)
+
+
+def read_routes(resources: dict[str, Any]) -> dict[str, dict[str, dict | None]]:
+    """``{"/events": {"POST": <draft-04 model or None>, "ANY": None}, ...}`` from the API's synthesized resources."""
+    nodes = resources.get("aws_api_gateway_resource", {})
+    models = {name: json.loads(m["schema"]) for name, m in resources.get("aws_api_gateway_model", {}).items()}
+
+    def path_of(reference: str) -> str:
+        found = _RESOURCE_REF.fullmatch(reference)
+        if not found:  # the REST API's root resource
+            return "/"
+        node = nodes[found.group(1)]
+        return path_of(node["parent_id"]).rstrip("/") + "/" + node["path_part"]
+
+    routes: dict[str, dict[str, dict | None]] = {}
+    for method in resources.get("aws_api_gateway_method", {}).values():
+        model = _MODEL_REF.fullmatch((method.get("request_models") or {}).get("application/json", ""))
+        routes.setdefault(path_of(method["resource_id"]), {})[method["http_method"]] = (
+            models[model.group(1)] if model else None
+        )
+    return routes
+
+
+def match_route(templates: Any, path: str) -> tuple[str, dict[str, str]] | None:
+    """The resource API Gateway picks for ``path``, and its path parameters: literal segments beat
+    ``{param}``, which beats ``{greedy+}``, from the left."""
+    segments = [s for s in path.split("/") if s]
+    best: tuple[tuple[int, ...], str, dict[str, str]] | None = None
+    for template in templates:
+        parts = [p for p in template.split("/") if p]
+        params: dict[str, str] = {}
+        rank: list[int] = []
+        for i, part in enumerate(parts):
+            if part.startswith("{") and part.endswith("+}"):
+                if i >= len(segments):
+                    break
+                params[part[1:-2]] = "/".join(segments[i:])
+                rank.append(0)
+                break
+            if i >= len(segments) or (not part.startswith("{") and part != segments[i]):
+                break
+            if part.startswith("{"):
+                params[part[1:-1]] = segments[i]
+            rank.append(1 if part.startswith("{") else 2)
+        else:
+            if len(parts) != len(segments):
+                continue
+        if len(rank) != len(parts):
+            continue
+        if best is None or tuple(rank) > best[0]:
+            best = (tuple(rank), template, params)
+    return (best[1], best[2]) if best else None
+
+
+def check_host_dependencies(requirements: Path) -> None:
+    """The runner imports the host's packages; they must be the versions the zip bundles."""
+    wrong = []
+    for line in requirements.read_text().splitlines():
+        if "==" not in line or line.lstrip().startswith("#"):
+            continue
+        name, version = (part.strip() for part in line.split("=="))
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != version:
+            wrong.append(f"{name}=={version} (host: {installed})")
+    if wrong:
+        raise RuntimeError(
+            f"the local API imports the host's packages, which differ from {requirements.name}: "
+            + ", ".join(wrong)
+            + "; pin them in Pipfile's [packages] too and run `make setup`"
+        )
+
+
+@dataclass(frozen=True)
 class StageSpec:
     """What the runner needs from the synthesized stack."""
 
@@ -84,6 +179,8 @@ class StageSpec:
     plan_burst: int
     access_log_group: str
     function_log_group: str
+    routes: dict[str, dict[str, dict | None]] = field(default_factory=dict)
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
 
 def read_stage(stack: manifest.Stack) -> StageSpec:
@@ -109,7 +206,61 @@ def read_stage(stack: manifest.Stack) -> StageSpec:
         plan_burst=plan_throttle["burst_limit"],
         access_log_group=next(g for g in groups if g.endswith("/access")),
         function_log_group=f"/aws/lambda/{function['function_name']}",
+        routes=read_routes(resources),
+        gateway_responses={
+            r["response_type"]: GatewayResponse(
+                int(r["status_code"]) if r.get("status_code") else None, r["response_templates"]["application/json"]
+            )
+            for r in resources.get("aws_api_gateway_gateway_response", {}).values()
+        },
     )
+
+
+class HandlerSource:
+    """The function's package under ``functions/``, imported as Lambda would, and re-imported after an edit."""
+
+    def __init__(self, handler: str, stdout: io.TextIOBase, root: Path = FUNCTIONS_DIR) -> None:
+        module_name, _, self.entry = handler.rpartition(".")
+        self.package = module_name.split(".")[0]
+        self.module_name, self.stdout = module_name, stdout
+        self.directory = root / self.package
+        self.lock = threading.Lock()
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        self.loads = 0
+        self.stamp = self._stamp()
+        self.module = self._import()
+
+    def _stamp(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in self.directory.rglob("*.py")))
+
+    def _import(self) -> ModuleType:
+        for name in [n for n in sys.modules if n == self.package or n.startswith(f"{self.package}.")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+        # Powertools binds its log handler to sys.stdout when the module is imported.
+        previous, sys.stdout = sys.stdout, self.stdout
+        try:
+            module = importlib.import_module(self.module_name)
+        finally:
+            sys.stdout = previous
+        # ...unless a logger of the same service name existed in this process already (Powertools keeps one
+        # logging.Logger per service and adds its handler once): point that handler at the function's stream too.
+        service = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+        for handler in service.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.stream = self.stdout  # not setStream: it flushes the old stream, which may be closed
+        self.loads += 1
+        return module
+
+    def entry_point(self) -> Any:
+        """The handler function, re-imported first if a source file changed since the last request."""
+        with self.lock:
+            stamp = self._stamp()
+            if stamp != self.stamp:
+                self.module, self.stamp = self._import(), stamp
+                print(f"reloaded {self.module_name} after an edit", file=sys.__stderr__, flush=True)
+            return getattr(self.module, self.entry)
 
 
 class LogForwarder(io.TextIOBase):
@@ -179,20 +330,15 @@ class LocalApi:
             self.logs, self.spec.function_log_group, self.function_stream, echo=sys.__stdout__ if echo_logs else None
         )
         self.access_logs = LogForwarder(self.logs, self.spec.access_log_group, f"local-{instance}")
-        self.module = self._load_handler()
+        self.source = self._load_handler()
         self.stage_bucket = TokenBucket(self.spec.stage_rate, self.spec.stage_burst)
         self.key_buckets: dict[str, TokenBucket] = {}
         self.server = ThreadingHTTPServer((HOST, port), self._request_handler())
         self.url = f"http://{HOST}:{self.server.server_address[1]}/{self.spec.stage_name}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True)
 
-    def _load_handler(self) -> ModuleType:
-        target = RUN_DIR / self.spec.bundle.stem
-        if not target.exists():
-            partial = target.with_suffix(".partial")
-            with zipfile.ZipFile(self.spec.bundle) as archive:
-                archive.extractall(partial)
-            os.replace(partial, target)
+    def _load_handler(self) -> HandlerSource:
+        check_host_dependencies(FUNCTIONS_DIR / "requirements.txt")
         # As Lambda would: the function's own variables, plus what the runtime sets. No X-Ray daemon runs here.
         os.environ.update(self.spec.environment)
         os.environ.update(
@@ -202,16 +348,10 @@ class LocalApi:
                 "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.function_log_group,
             }
         )
-        sys.path.insert(0, str(target))
-        module_name, _, self.entry = self.spec.handler.rpartition(".")
-        # Powertools binds its log handler to sys.stdout when the module is imported.
-        sys.stdout = self.function_logs
-        try:
-            return importlib.import_module(module_name)
-        finally:
-            sys.stdout = sys.__stdout__
+        return HandlerSource(self.spec.handler, self.function_logs)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        entry_point = self.source.entry_point()
         previous, sys.stdout = sys.stdout, self.function_logs  # EMF metrics are printed
         try:
             context = LambdaContext(
@@ -220,7 +360,7 @@ class LocalApi:
                 timeout_seconds=self.spec.timeout_seconds,
                 log_stream_name=self.function_stream,
             )
-            return getattr(self.module, self.entry)(event, context)
+            return entry_point(event, context)
         finally:
             sys.stdout = previous
 
@@ -239,14 +379,15 @@ class LocalApi:
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items()}
                 key = self.headers.get("x-api-key")
-                status, payload, response_headers = runner.handle(self.command, self.path, headers, body, key)
+                status, payload, extra_headers = runner.handle(self.command, self.path, headers, body, key)
                 data = payload.encode()
                 self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **response_headers}.items():
+                for name, value in {"Content-Type": "application/json", **extra_headers}.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if self.command != "HEAD":  # a HEAD answer has the headers of a GET and no body
+                    self.wfile.write(data)
                 runner.access_logs.write(
                     json.dumps(
                         {
@@ -262,31 +403,71 @@ class LocalApi:
                     + "\n"
                 )
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+            def __getattr__(self, name: str) -> Any:
+                # Every method (QUERY, TRACE, ...) reaches the router, which answers for the ones the API lacks.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
         return Handler
+
+    def _route(self, method: str, raw_path: str) -> tuple[str, dict[str, str], dict | None] | None:
+        """The matched resource, its path parameters and the method's request model; None if nothing matches."""
+        path = raw_path.partition("?")[0]  # not urlsplit: it refuses a stray "[" in a path
+        stage_prefix = f"/{self.spec.stage_name}"
+        if path != stage_prefix and not path.startswith(stage_prefix + "/"):
+            return None
+        matched = match_route(self.spec.routes, path.removeprefix(stage_prefix) or "/")
+        methods = self.spec.routes[matched[0]] if matched else {}
+        if not matched or not ({method, "ANY"} & set(methods)):
+            return None
+        return matched[0], matched[1], methods[method] if method in methods else methods["ANY"]
+
+    def gateway_error(self, kind: str, status: int, message: str) -> tuple[int, str, dict[str, str]]:
+        response = self.spec.gateway_responses.get(kind) or self.spec.gateway_responses.get(
+            "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        )
+        if response is None:
+            return status, json.dumps({"message": message}), {}
+        status, body = response.render(status, message)
+        return status, body, {"x-amzn-ErrorType": kind}
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, key: str | None
     ) -> tuple[int, str, dict[str, str]]:
+        """API Gateway's order: route, API key, throttle, request validation, then the integration."""
+        route = self._route(method, raw_path)
+        if route is None:
+            return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
+        resource, path_parameters, model = route
         if key not in self.api_keys:
-            return 403, json.dumps({"error": "request_rejected", "message": "Forbidden"}), {}
+            return self.gateway_error("INVALID_API_KEY", 403, "Forbidden")
         bucket = self.key_buckets.setdefault(key, TokenBucket(self.spec.plan_rate, self.spec.plan_burst))
         if not (self.stage_bucket.take() and bucket.take()):
-            return 429, json.dumps({"error": "request_rejected", "message": "Too Many Requests"}), {}
-        path = urlsplit(raw_path).path.removeprefix(f"/{self.spec.stage_name}") or "/"
-        resource = ROUTES.get(path, "/" if path == "/" else "/{proxy+}")
+            return self.gateway_error("THROTTLED", 429, "Too Many Requests")
+        content_type = (headers.get("Content-Type") or headers.get("content-type") or "application/json").split(";")
+        if model is not None and content_type[0].strip().lower() == "application/json" and not _valid(body, model):
+            return self.gateway_error("BAD_REQUEST_BODY", 400, "Invalid request body")
         event = proxy_event(
-            method, raw_path, body, headers=headers, stage=self.spec.stage_name, resource=resource, api_key=key
+            method,
+            raw_path,
+            body,
+            headers=headers,
+            stage=self.spec.stage_name,
+            resource=resource,
+            api_key=key,
+            path_parameters=path_parameters or None,
         )
         try:
             result = self.invoke(event)
         except Exception as error:  # the stage answers 502 when the integration fails
-            return 502, json.dumps({"error": "gateway_error", "message": f"Internal server error: {error}"}), {}
+            logger_line = json.dumps({"level": "ERROR", "message": f"integration failed: {error!r}"})
+            self.function_logs.write(logger_line + "\n")
+            return self.gateway_error("DEFAULT_5XX", 502, "Internal server error")
         payload = result.get("body") or ""
         if result.get("isBase64Encoded"):
             payload = base64.b64decode(payload).decode("utf-8", "replace")
-        return int(result.get("statusCode", 502)), payload, dict(result.get("headers") or {})
+        return int(result.get("statusCode", 502)), payload, dict(response_headers(result))
 
     def start(self) -> LocalApi:
         self.thread.start()
@@ -297,6 +478,14 @@ class LocalApi:
         self.server.server_close()
         self.function_logs.close_and_flush()
         self.access_logs.close_and_flush()
+
+
+def _valid(body: bytes, model: dict) -> bool:
+    try:
+        document = json.loads(body or b"null")
+    except ValueError:
+        return False
+    return jsonschema.Draft4Validator(model).is_valid(document)
 
 
 def _pid_file(port: int) -> Path:

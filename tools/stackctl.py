@@ -1,18 +1,23 @@
 """Drive Terraform over the synthesized stacks (``cdktf.out``): validate, plan, apply, destroy, drift, outputs.
 
 Stacks are found through cdktf's ``manifest.json`` (see ``tools/manifest.py``), so their names are never typed
-twice.
+twice. ``plan`` saves the plan and its summary (``tools/plans.py``) and ``apply-plan`` applies that saved file.
+Against a real account (dev, prod, or their bootstrap) the preflight checks run first (``tools/preflight.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import boto3
+
+from tools import plans, preflight
 from tools.manifest import KINDS, Stack, StackError, find, outdir, stack_names
 
 
@@ -37,13 +42,24 @@ def terraform(
 
 
 def init(stack: Stack, *, backend: bool = True, env: dict[str, str] | None = None, capture: bool = False) -> None:
+    """``terraform init``, skipped when the stack was initialized with the same backend, providers and arguments
+    (a re-init re-reads the backend and links the provider again: seconds per stack, for nothing)."""
     args = ["init", "-input=false", "-no-color", "-reconfigure"]
     if not backend:
         args.append("-backend=false")
     elif env and "AWS_ENDPOINT_URL" in env:
         # dev/prod keep real-AWS backends in their JSON; against the emulator only addressing changes.
         args += ["-backend-config=use_path_style=true", "-backend-config=skip_credentials_validation=true"]
+    settings = stack.tf.get("terraform", {})
+    fingerprint = hashlib.sha256(
+        json.dumps([args, settings.get("backend"), settings.get("required_providers")], sort_keys=True).encode()
+    ).hexdigest()
+    marker = stack.directory / ".terraform" / "initialized-with"
+    lock = stack.directory / ".terraform.lock.hcl"
+    if marker.exists() and lock.exists() and marker.read_text() == fingerprint:
+        return
     terraform(stack, *args, env=env, capture=capture)
+    marker.write_text(fingerprint)
 
 
 def validate(out: Path | None = None) -> list[str]:
@@ -71,16 +87,76 @@ def plan(
     return result
 
 
+def saved_plan(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> plans.Summary:
+    """Plan into ``cdktf.out/plans/<stack>.tfplan``, write its JSON and Markdown summary, refuse data loss."""
+    stack = find(kind)
+    init(stack, env=env, capture=capture)
+    files = plans.files_for(stack)
+    files.binary.parent.mkdir(parents=True, exist_ok=True)
+    terraform(stack, "plan", "-input=false", "-no-color", f"-out={files.binary}", env=env, capture=capture)
+    shown = subprocess.run(
+        ["terraform", f"-chdir={stack.directory}", "show", "-json", str(files.binary)],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if shown.returncode != 0:
+        raise StackError(f"`terraform show -json` of {files.binary} failed:\n{shown.stderr}")
+    summary = plans.write(stack, json.loads(shown.stdout), files)
+    plans.refuse_if_protected(summary)
+    return summary
+
+
+def apply_saved(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> None:
+    """Apply exactly the plan ``saved_plan`` wrote (Terraform refuses it if the state moved on since)."""
+    stack = find(kind)
+    files = plans.files_for(stack)
+    if not files.binary.exists():
+        raise StackError(f"{files.binary} is missing: run `make plan ENV={kind}` first")
+    init(stack, env=env, capture=capture)
+    terraform(stack, "apply", "-input=false", "-no-color", str(files.binary), env=env, capture=capture)
+
+
+def targets_real_aws(stack: Stack) -> bool:
+    provider = stack.tf["provider"]["aws"][0]
+    return "endpoints" not in provider and "AWS_ENDPOINT_URL" not in os.environ
+
+
+def check_before_touching(stack: Stack, *, online: bool = True) -> None:
+    """Run the preflight checks against a real account; raise with every problem found."""
+    if not targets_real_aws(stack):
+        return
+    problems = preflight.offline_checks(stack)
+    if online and not problems and stack.kind != "bootstrap":
+        problems = preflight.concurrency(stack, boto3.client("lambda", region_name="us-east-1"))
+    if problems:
+        raise StackError("refusing to run Terraform:\n  " + "\n  ".join(problems))
+
+
+# The emulator answers without API rate limits, so more resources are created at once there; against real AWS
+# Terraform keeps its default of 10, which stays under the services' request throttles.
+EMULATOR_PARALLELISM = "-parallelism=30"
+
+
+def _parallelism(stack: Stack) -> list[str]:
+    return [] if targets_real_aws(stack) else [EMULATOR_PARALLELISM]
+
+
 def apply(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> None:
     stack = find(kind)
     init(stack, env=env, capture=capture)
-    terraform(stack, "apply", "-auto-approve", "-input=false", "-no-color", env=env, capture=capture)
+    terraform(
+        stack, "apply", "-auto-approve", "-input=false", "-no-color", *_parallelism(stack), env=env, capture=capture
+    )
 
 
 def destroy(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> None:
     stack = find(kind)
     init(stack, env=env, capture=capture)
-    terraform(stack, "destroy", "-auto-approve", "-input=false", "-no-color", env=env, capture=capture)
+    terraform(
+        stack, "destroy", "-auto-approve", "-input=false", "-no-color", *_parallelism(stack), env=env, capture=capture
+    )
 
 
 def outputs(kind: str) -> dict[str, object]:
@@ -102,16 +178,20 @@ def drift(kind: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("validate", "plan", "apply", "destroy", "drift", "outputs"))
+    parser.add_argument("action", choices=("validate", "plan", "apply", "apply-plan", "destroy", "drift", "outputs"))
     parser.add_argument("kind", nargs="?", default="local", choices=KINDS)
     args = parser.parse_args(argv)
     try:
+        if args.action in ("plan", "apply", "apply-plan", "destroy", "drift"):
+            check_before_touching(find(args.kind), online=args.action != "destroy")
         if args.action == "validate":
             validate()
         elif args.action == "plan":
-            plan(args.kind)
+            print(saved_plan(args.kind).markdown())
         elif args.action == "apply":
             apply(args.kind)
+        elif args.action == "apply-plan":
+            apply_saved(args.kind)
         elif args.action == "destroy":
             destroy(args.kind)
         elif args.action == "drift":

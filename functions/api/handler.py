@@ -1,4 +1,4 @@
-"""API handler: ``GET /health`` and ``POST /events`` behind an API Gateway REST proxy integration.
+"""API handler: the Lambda entry point of the routes in ``app.py`` behind an API Gateway REST proxy integration.
 
 Configuration arrives as environment variables set by the infrastructure: ``POWERTOOLS_SERVICE_NAME``,
 ``POWERTOOLS_METRICS_NAMESPACE``, ``SERVICE_VERSION`` and ``POWERTOOLS_LOG_LEVEL``. Logs and metrics are
@@ -7,104 +7,62 @@ structured (JSON lines and EMF on stdout); nothing here performs network I/O for
 
 from __future__ import annotations
 
+import base64
 import json
-import os
-import uuid
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .events import MAX_BODY_BYTES, validate_event
+from .app import app, logger, metrics
+from .models import MAX_BODY_BYTES
 
-logger = Logger()
+JSON = "application/json"
 tracer = Tracer(auto_patch=False)  # the handler makes no AWS SDK calls to patch
-metrics = Metrics()
-app = APIGatewayRestResolver()
-
-ROUTES = {"/health": {"GET"}, "/events": {"POST"}}
-SERVICE_VERSION = os.environ.get("SERVICE_VERSION", "0.0.0")
 
 
-def error(status: HTTPStatus, code: str, message: str, **details: Any) -> Response:
-    """A JSON error body; every failure the client can cause is a 4xx built here."""
-    body = {"error": code, "message": message, **details}
-    return Response(
-        status_code=status.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, separators=(",", ":")),
-    )
+def _body_bytes(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode("utf-8", "surrogatepass"))
 
 
-@app.get("/health")
-def health() -> dict[str, str]:
-    return {"status": "ok", "service": logger.service, "version": SERVICE_VERSION}
+def _content_type(event: dict[str, Any]) -> str:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    return (headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-@app.post("/events")
-def accept_event() -> Response:
-    raw = app.current_event.body or ""
-    if len(raw.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        return error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        return error(HTTPStatus.BAD_REQUEST, "invalid_json", "body must be a JSON object")
-    problems = validate_event(body)
-    if problems:
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", "the event is invalid", fields=problems)
-    event_id = str(uuid.uuid4())
-    received_at = datetime.now(UTC).isoformat()
-    # This record is the application log the archive keeps: one structured line per accepted event.
-    logger.info(
-        "event accepted",
-        extra={
-            "event_id": event_id,
-            "event_type": body["type"],
-            "event_timestamp": body.get("timestamp"),
-            "received_at": received_at,
-            "payload": body["payload"],
-        },
-    )
-    metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=1)
-    return Response(
-        status_code=HTTPStatus.ACCEPTED.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"id": event_id, "received_at": received_at}, separators=(",", ":")),
-    )
-
-
-@app.not_found
-def not_found(_: Exception) -> Response:
-    path = app.current_event.path
-    if path in ROUTES:
-        return error(
-            HTTPStatus.METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            f"{app.current_event.http_method} is not allowed on {path}",
-            allowed=sorted(ROUTES[path]),
-        )
-    return error(HTTPStatus.NOT_FOUND, "not_found", f"no route for {path}")
-
-
-@app.exception_handler(Exception)
-def unexpected(exc: Exception) -> Response:
-    # A bug, not bad input: log it as an application error (alarmed on) and answer without details.
-    logger.exception("unhandled error")
-    metrics.add_metric(name="ApplicationErrors", unit=MetricUnit.Count, value=1)
-    return error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "unexpected error")
+def _refused(status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
+    # Before any parsing: refused without reading the body into a model.
+    metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+    return {
+        "statusCode": status.value,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "body": json.dumps({"error": code, "message": message}, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    size = _body_bytes(event)
+    if size > MAX_BODY_BYTES:
+        return _refused(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"
+        )
+    # Bodies are JSON (no Content-Type means JSON, as API Gateway assumes); a form post of JSON text, curl -d's
+    # default, would otherwise be parsed as form fields and fail validation with a confusing 422.
+    if size and _content_type(event) not in ("", JSON):
+        return _refused(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            f"Content-Type {_content_type(event)!r} is not supported: send {JSON}",
+        )
     return app.resolve(event, context)

@@ -22,6 +22,9 @@ ORDER = (
     "test_emulator_log_archive",
     "test_emulator_monitoring",
     "test_emulator_local_api",
+    "test_emulator_contract",
+    "test_emulator_plans",
+    "test_emulator_release",
     "test_emulator_state_contention",
     "test_emulator_drift",
 )
@@ -60,6 +63,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         "EMULATOR_PORT": str(port),
         "CDKTF_OUTDIR": str(work / "cdktf.out"),
         "BOOTSTRAP_STATE_DIR": str(work / "state"),
+        # dev and prod are planned against the emulator too: its account, and the subscriber prod requires.
+        "AWS_ACCOUNT_ID_DEV": "123456789012",
+        "AWS_ACCOUNT_ID_PROD": "123456789012",
+        "ALARM_EMAILS_PROD": "alarms@example.com",
         "LOCAL_API_PORT": str(free_port()),
     }
     saved = dict(os.environ)
@@ -77,3 +84,24 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         emulator.stop(port)
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture
+def changed_synth(tmp_path, monkeypatch):
+    """Synthesize the app again, into another folder, with one environment's config changed by ``change``."""
+    from stacks import environments
+
+    def synth(environment: str, change, extra_env: dict[str, str] | None = None):
+        original = environments._environment
+
+        def patched(name, environ, app):
+            config = original(name, environ, app)
+            return change(config) if name == environment else config
+
+        monkeypatch.setattr(environments, "_environment", patched)
+        out = tmp_path / "changed"
+        synthesize(out, {**(extra_env or {}), "CDKTF_OUTDIR": str(out)})
+        monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+        return out
+
+    return synth

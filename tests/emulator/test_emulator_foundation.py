@@ -20,7 +20,8 @@ def test_local_state_object_is_in_the_state_bucket_encrypted_with_the_bootstrap_
 def test_outputs_describe_the_deployed_stack(deployed):
     outputs = deployed.outputs
     assert outputs["function_name"] == "serverless-app-local-api"
-    assert outputs["log_bucket_name"] == "serverless-app-local-logs"
+    # Bucket names are global, so they carry the account id (the emulator's).
+    assert outputs["log_bucket_name"] == "serverless-app-local-logs-123456789012"
     assert str(outputs["api_url"]).endswith("/v1")
     functions = deployed.client("lambda").list_functions()["Functions"]
     assert [f["FunctionName"] for f in functions] == ["serverless-app-local-api"]

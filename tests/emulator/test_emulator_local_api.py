@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tools import archive
+from tools import archive, logs
 from tools.local_api import LocalApi, TokenBucket
 from tools.processes import free_port
 
@@ -26,7 +26,7 @@ def _call(api, method, path, body=None, key="default"):
         api.url + path,
         method=method,
         data=json.dumps(body).encode() if body else None,
-        headers={"x-api-key": key} if key else {},
+        headers={"Content-Type": "application/json", **({"x-api-key": key} if key else {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -45,8 +45,12 @@ def test_api_key_is_required(api):
 def test_bad_requests_get_json_4xx(api):
     assert _call(api, "GET", "/nowhere")[0] == 404
     assert _call(api, "DELETE", "/events")[0] == 405
+    # Refused by the method's request model, as API Gateway refuses it (the function never runs)...
     status, body = _call(api, "POST", "/events", {"type": ""})
-    assert status == 422 and {f["field"] for f in body["fields"]} == {"type", "payload"}
+    assert status == 422 and body["message"] == "Invalid request body" and body["fields"][0]["field"] == "(body)"
+    # ...and what the model cannot say (a date-time's syntax) is the function's 422, naming the field.
+    status, body = _call(api, "POST", "/events", {"type": "a", "payload": {}, "timestamp": "yesterday"})
+    assert status == 422 and [f["field"] for f in body["fields"]] == ["timestamp"]
 
 
 def test_concurrent_events_are_all_accepted_and_all_archived(api, deployed):
@@ -68,6 +72,22 @@ def test_concurrent_events_are_all_accepted_and_all_archived(api, deployed):
         time.sleep(0.5)
     assert archived == ids, f"{len(ids - archived)} of {count} events missing from the archive"
     assert archive.find_archived(bucket, next(iter(ids)), timeout_seconds=1)
+    # What an operator reads: `make logs` from CloudWatch Logs, `make archive` from the bucket.
+    some = sorted(ids)[0]
+    lines: list[str] = []
+    assert (
+        logs.run("local", since="10m", pattern=f'"{some}"', group="/aws/lambda/", follow=False, out=lines.append) == 0
+    )
+    (line,) = lines
+    assert "/aws/lambda/serverless-app-local-api" in line and some in line
+    lines.clear()
+    assert (
+        archive.run(
+            "local", source="lambda/serverless-app-local-api", since="10m", grep=some, list_only=False, out=lines.append
+        )
+        == 0
+    )
+    assert len(lines) == 1 and json.loads(lines[0].split(": ", 1)[1])["event_id"] == some
 
 
 def test_stage_throttle_refuses_with_429():

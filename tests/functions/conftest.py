@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
 import pytest
 
 from tools.lambda_runtime import LambdaContext, proxy_event
-
-# As the stack sets them (tests/test_function.py checks the stack's side).
-os.environ.update(
-    {
-        "POWERTOOLS_SERVICE_NAME": "serverless-app",
-        "POWERTOOLS_METRICS_NAMESPACE": "serverless-app/test",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "SERVICE_VERSION": "9.9.9",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-)
 
 
 @pytest.fixture(scope="session")

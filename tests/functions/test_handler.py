@@ -71,18 +71,44 @@ def test_oversized_body_is_413(invoke):
     assert status == 413 and answer["error"] == "payload_too_large"
 
 
-def test_unknown_path_is_404_and_wrong_method_is_405(invoke):
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain; charset=utf-8"])
+def test_a_body_that_is_not_declared_json_is_415_naming_the_allowed_type(invoke, content_type):
+    status, answer, _ = invoke("POST", "/events", VALID, headers={"Content-Type": content_type})
+    assert status == 415
+    assert answer["error"] == "unsupported_media_type" and "send application/json" in answer["message"]
+    assert invoke("POST", "/events", VALID, headers={"content-type": "application/json; charset=utf-8"})[0] == 202
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405(invoke, handler):
+    from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
+
     assert invoke("GET", "/nope")[0] == 404
+    answer = handler.lambda_handler(proxy_event("TRACE", "/events"), LambdaContext())
+    assert answer["statusCode"] == 405 and ("Allow", "POST") in response_headers(answer)
     status, answer, _ = invoke("DELETE", "/events")
     assert status == 405 and answer["allowed"] == ["POST"]
     assert invoke("POST", "/health")[0] == 405
 
 
-def test_unexpected_failure_is_logged_as_error_and_answers_500_without_details(invoke, handler, monkeypatch):
-    monkeypatch.setattr(handler, "validate_event", lambda body: 1 / 0)
+def test_unexpected_failure_is_logged_as_error_and_answers_500_without_details(invoke, monkeypatch):
+    from functions.api import app
+
+    def broken(**_):
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(app, "Accepted", broken)
     status, answer, lines = invoke("POST", "/events", VALID)
     assert status == 500 and answer == {"error": "internal_error", "message": "unexpected error"}
     assert any(line.get("level") == "ERROR" for line in lines)
+    assert any("ApplicationErrors" in line for line in lines if "_aws" in line)
+
+
+@pytest.mark.parametrize("body", ["not json", {"type": "ok"}, "x" * 300_000])
+def test_every_rejection_is_counted_for_the_dashboard(invoke, body):
+    status, _, lines = invoke("POST", "/events", body)
+    assert 400 <= status < 500
+    (emf,) = [line for line in lines if "_aws" in line]
+    assert emf["RejectedEvents"] in ([1.0], 1.0)
 
 
 def test_bundle_requirements_match_the_dev_environment():

@@ -1,0 +1,714 @@
+"""Every request AWS makes for the prod stack, evaluated against the synthesized policies with an IAM engine.
+
+Each request states the principal AWS uses, the action, the resource ARN and the context keys AWS sends
+(``kms:ViaService``, ``kms:EncryptionContext:*``, ``aws:SourceArn``, ``aws:SecureTransport``, ...). The identity
+policies and the resource policy (key, bucket, topic, trust, Lambda permission, log resource policy) are the ones
+in ``cdk.tf.json``. The emulator evaluates none of this; this suite is what proves it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ACCOUNT, REPOSITORY, Request, evaluate, explain
+
+OTHER_ACCOUNT = "999988887777"
+ANOTHER_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+LOGS = "logs.us-east-1.amazonaws.com"
+S3_VIA = "s3.us-east-1.amazonaws.com"
+TLS = {"aws:SecureTransport": "true"}
+
+
+def _requests(prod, bootstrap) -> list[Request]:
+    key_arn, key_policy = prod.key()
+    archive = f"serverless-app-prod-logs-{ACCOUNT}"
+    archive_arn, archive_policy = prod.bucket(archive)
+    access_logs_arn, access_logs_policy = prod.bucket(f"{archive}-access-logs")
+    firehose = "serverless-app-prod-firehose"
+    firehose_arn, firehose_identity = prod.role_arn(firehose), prod.identity(firehose)
+    subscription = "serverless-app-prod-logs-to-firehose"
+    executor = "serverless-app-prod-api-exec"
+    executor_arn, executor_identity = prod.role_arn(executor), prod.identity(executor)
+    function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:serverless-app-prod-api"
+    topic_arn, topic_policy = prod.topic()
+    alias_arn, permission = prod.lambda_permission()
+    api_id = prod.resolve.reference(f"aws_api_gateway_rest_api.{next(iter(prod.all('aws_api_gateway_rest_api')))}.id")
+    object_key = f"{archive_arn}/logs/lambda/serverless-app-prod-api/2026/11/24/13/object.gz"
+    sse = {"s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+    bucket_key_context = {
+        "kms:ViaService": S3_VIA,
+        "kms:CallerAccount": ACCOUNT,
+        "kms:EncryptionContext:aws:s3:arn": archive_arn,
+    }
+
+    requests = [
+        # Firehose writes the archive: S3 asks KMS for the bucket key (bucket ARN as context), then the object.
+        *[
+            Request(
+                f"firehose {action} through S3 with the bucket key",
+                firehose_arn,
+                action,
+                key_arn,
+                bucket_key_context,
+                "Allowed",
+                firehose_identity,
+                key_policy,
+            )
+            for action in ("kms:GenerateDataKey", "kms:Decrypt")
+        ],
+        Request(
+            "firehose puts an encrypted object",
+            firehose_arn,
+            "s3:PutObject",
+            object_key,
+            {**TLS, **sse},
+            "Allowed",
+            firehose_identity,
+            archive_policy,
+        ),
+        Request(
+            "firehose assumes its role with the account as external id",
+            "firehose.amazonaws.com",
+            "sts:AssumeRole",
+            firehose_arn,
+            {"sts:ExternalId": ACCOUNT},
+            "Allowed",
+            resource_policy=prod.trust(firehose),
+        ),
+        Request(
+            "firehose logs a delivery error",
+            firehose_arn,
+            "logs:PutLogEvents",
+            prod.log_group_arn("/aws/kinesisfirehose/serverless-app-prod") + ":log-stream:lambda-api",
+            {},
+            "Allowed",
+            firehose_identity,
+        ),
+        # CloudWatch Logs ships every group: assume the subscription role, put into the stream.
+        Request(
+            "CloudWatch Logs assumes the subscription role",
+            LOGS,
+            "sts:AssumeRole",
+            prod.role_arn(subscription),
+            {"aws:SourceArn": prod.log_group_arn("/aws/lambda/serverless-app-prod-api"), "aws:SourceAccount": ACCOUNT},
+            "Allowed",
+            resource_policy=prod.trust(subscription),
+        ),
+        *[
+            Request(
+                f"the subscription role puts into {stream.rsplit('/', 1)[1]}",
+                prod.role_arn(subscription),
+                "firehose:PutRecordBatch",
+                stream,
+                {},
+                "Allowed",
+                prod.identity(subscription),
+            )
+            for stream in prod.streams()
+        ],
+        # Lambda: its environment, its dead letters, its logs, its traces.
+        Request(
+            "Lambda assumes the execution role",
+            "lambda.amazonaws.com",
+            "sts:AssumeRole",
+            executor_arn,
+            {},
+            "Allowed",
+            resource_policy=prod.trust(executor),
+        ),
+        Request(
+            "the function decrypts its environment",
+            executor_arn,
+            "kms:Decrypt",
+            key_arn,
+            {
+                "kms:ViaService": "lambda.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:lambda:FunctionArn": function_arn,
+            },
+            "Allowed",
+            executor_identity,
+            key_policy,
+        ),
+        Request(
+            "the function sends a dead letter",
+            executor_arn,
+            "sqs:SendMessage",
+            f"arn:aws:sqs:us-east-1:{ACCOUNT}:serverless-app-prod-api-dead-letters",
+            {},
+            "Allowed",
+            executor_identity,
+        ),
+        Request(
+            "SQS encrypts the dead letter for the function",
+            executor_arn,
+            "kms:GenerateDataKey",
+            key_arn,
+            {"kms:ViaService": "sqs.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT},
+            "Allowed",
+            executor_identity,
+            key_policy,
+        ),
+        Request(
+            "the function writes its log group",
+            executor_arn,
+            "logs:PutLogEvents",
+            prod.log_group_arn("/aws/lambda/serverless-app-prod-api") + ":log-stream:2026/11/24/[7]abc",
+            {},
+            "Allowed",
+            executor_identity,
+        ),
+        Request(
+            "the function sends traces", executor_arn, "xray:PutTraceSegments", "*", {}, "Allowed", executor_identity
+        ),
+        # API Gateway invokes the live alias, and logs through the account's role (bootstrap stack).
+        Request(
+            "API Gateway invokes the live alias",
+            "apigateway.amazonaws.com",
+            "lambda:InvokeFunction",
+            alias_arn,
+            {
+                "aws:SourceArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/v1/POST/events",
+                "aws:SourceAccount": ACCOUNT,
+            },
+            "Allowed",
+            resource_policy=permission,
+        ),
+        Request(
+            "API Gateway assumes the account's logging role",
+            "apigateway.amazonaws.com",
+            "sts:AssumeRole",
+            bootstrap.role_arn("serverless-app-apigateway-cloudwatch"),
+            {},
+            "Allowed",
+            resource_policy=bootstrap.trust("serverless-app-apigateway-cloudwatch"),
+        ),
+        Request(
+            "the logging role writes the access log",
+            bootstrap.role_arn("serverless-app-apigateway-cloudwatch"),
+            "logs:PutLogEvents",
+            prod.log_group_arn("/aws/apigateway/serverless-app-prod/access") + ":log-stream:x",
+            {},
+            "Allowed",
+            bootstrap.identity("serverless-app-apigateway-cloudwatch"),
+        ),
+        # WAF delivers its logs through CloudWatch Logs' delivery service.
+        Request(
+            "WAF log delivery writes its group",
+            "delivery.logs.amazonaws.com",
+            "logs:PutLogEvents",
+            prod.log_group_arn("aws-waf-logs-serverless-app-prod") + ":log-stream:x",
+            {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:*"},
+            "Allowed",
+            resource_policy=prod.log_resource_policy(),
+        ),
+        # Alarms publish to the encrypted topic.
+        Request(
+            "an alarm publishes to the topic",
+            "cloudwatch.amazonaws.com",
+            "sns:Publish",
+            topic_arn,
+            {
+                "aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:serverless-app-prod-lambda-error-rate",
+                "aws:SourceAccount": ACCOUNT,
+            },
+            "Allowed",
+            resource_policy=topic_policy,
+        ),
+        *[
+            Request(
+                f"SNS uses the key for CloudWatch ({action})",
+                "cloudwatch.amazonaws.com",
+                action,
+                key_arn,
+                {},
+                "Allowed",
+                resource_policy=key_policy,
+            )
+            for action in ("kms:GenerateDataKey", "kms:Decrypt")
+        ],
+        # S3 delivers the archive's server access logs.
+        Request(
+            "S3 delivers the archive's access logs",
+            "logging.s3.amazonaws.com",
+            "s3:PutObject",
+            f"{access_logs_arn}/serverless-app-prod-logs/2026-11-24-13-00-00-ABC",
+            {**TLS, "aws:SourceArn": archive_arn, "aws:SourceAccount": ACCOUNT},
+            "Allowed",
+            resource_policy=access_logs_policy,
+        ),
+    ]
+    # Releases: CodeDeploy shifts the alias, reads the gating alarms, runs the hook; the hook smoke-tests the version.
+    codedeploy, hook = "serverless-app-prod-codedeploy", "serverless-app-prod-release-hook-exec"
+    hook_function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:serverless-app-prod-release-hook"
+    group_arn = f"arn:aws:codedeploy:us-east-1:{ACCOUNT}:deploymentgroup:serverless-app-prod/serverless-app-prod-live"
+    requests += [
+        Request(
+            "CodeDeploy assumes its role",
+            "codedeploy.amazonaws.com",
+            "sts:AssumeRole",
+            prod.role_arn(codedeploy),
+            {},
+            "Allowed",
+            resource_policy=prod.trust(codedeploy),
+        ),
+        Request(
+            "CodeDeploy shifts the live alias (Lambda checks the unqualified function ARN)",
+            prod.role_arn(codedeploy),
+            "lambda:UpdateAlias",
+            function_arn,
+            {},
+            "Allowed",
+            prod.identity(codedeploy),
+        ),
+        Request(
+            "CodeDeploy may not touch another function",
+            prod.role_arn(codedeploy),
+            "lambda:UpdateAlias",
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:other",
+            {},
+            "Denied",
+            prod.identity(codedeploy),
+        ),
+        Request(
+            "CodeDeploy reads a gating alarm",
+            prod.role_arn(codedeploy),
+            "cloudwatch:DescribeAlarms",
+            f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:serverless-app-prod-api-5xx-rate",
+            {},
+            "Allowed",
+            prod.identity(codedeploy),
+        ),
+        Request(
+            "CodeDeploy runs the pre-traffic hook",
+            prod.role_arn(codedeploy),
+            "lambda:InvokeFunction",
+            hook_function,
+            {},
+            "Allowed",
+            prod.identity(codedeploy),
+        ),
+        Request(
+            "Lambda assumes the hook's role",
+            "lambda.amazonaws.com",
+            "sts:AssumeRole",
+            prod.role_arn(hook),
+            {},
+            "Allowed",
+            resource_policy=prod.trust(hook),
+        ),
+        Request(
+            "the hook invokes the new version",
+            prod.role_arn(hook),
+            "lambda:InvokeFunction",
+            f"{function_arn}:8",
+            {},
+            "Allowed",
+            prod.identity(hook),
+        ),
+        Request(
+            "the hook reads the deployment",
+            prod.role_arn(hook),
+            "codedeploy:GetDeployment",
+            group_arn,
+            {},
+            "Allowed",
+            prod.identity(hook),
+        ),
+        Request(
+            "the hook reports to CodeDeploy (an action without resource-level permission)",
+            prod.role_arn(hook),
+            "codedeploy:PutLifecycleEventHookExecutionStatus",
+            "*",
+            {},
+            "Allowed",
+            prod.identity(hook),
+        ),
+        Request(
+            "the hook decrypts its environment",
+            prod.role_arn(hook),
+            "kms:Decrypt",
+            key_arn,
+            {
+                "kms:ViaService": "lambda.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:lambda:FunctionArn": hook_function,
+            },
+            "Allowed",
+            prod.identity(hook),
+            key_policy,
+        ),
+    ]
+    # CloudWatch Logs encrypts each of the stack's groups (the encryption context is the group's ARN).
+    requests += [
+        Request(
+            f"CloudWatch Logs encrypts {group}",
+            LOGS,
+            "kms:GenerateDataKey",
+            key_arn,
+            {"kms:EncryptionContext:aws:logs:arn": prod.log_group_arn(group), "aws:SourceAccount": ACCOUNT},
+            "Allowed",
+            resource_policy=key_policy,
+        )
+        for group in prod.log_group_names()
+    ]
+    # Terraform's roles and the S3 backend (the bootstrap stack's bucket, key and deploy roles).
+    state = f"serverless-app-tfstate-{ACCOUNT}"
+    state_arn, state_policy = bootstrap.bucket(state)
+    state_key_arn, state_key_policy = bootstrap.key()
+    backend_key = prod.tf["terraform"]["backend"]["s3"]["kms_key_id"]
+    apply_role, plan_role = "serverless-app-prod-apply", "serverless-app-prod-plan"
+    state_object = f"{state_arn}/serverless-app-prod/terraform.tfstate"
+    state_sse = {
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": backend_key,
+    }
+    state_key_context = {
+        "kms:ViaService": S3_VIA,
+        "kms:CallerAccount": ACCOUNT,
+        "kms:EncryptionContext:aws:s3:arn": state_arn,
+    }
+    github = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    requests += [
+        Request(
+            "the apply role writes the state object with the state key",
+            bootstrap.role_arn(apply_role),
+            "s3:PutObject",
+            state_object,
+            {**TLS, **state_sse},
+            "Allowed",
+            bootstrap.identity(apply_role),
+            state_policy,
+        ),
+        *[
+            Request(
+                f"the {role.rsplit('-', 1)[1]} role takes the lock",
+                bootstrap.role_arn(role),
+                "s3:PutObject",
+                f"{state_object}.tflock",
+                {**TLS, **state_sse},
+                "Allowed",
+                bootstrap.identity(role),
+                state_policy,
+            )
+            for role in (apply_role, plan_role)
+        ],
+        *[
+            Request(
+                f"the {role.rsplit('-', 1)[1]} role uses the state key through S3",
+                bootstrap.role_arn(role),
+                "kms:GenerateDataKey",
+                state_key_arn,
+                state_key_context,
+                "Allowed",
+                bootstrap.identity(role),
+                state_key_policy,
+            )
+            for role in (apply_role, plan_role)
+        ],
+        Request(
+            "the plan role may not write the state",
+            bootstrap.role_arn(plan_role),
+            "s3:PutObject",
+            state_object,
+            {**TLS, **state_sse},
+            "Denied",
+            bootstrap.identity(plan_role),
+            state_policy,
+        ),
+        Request(
+            "the apply role creates the Firehose SSE grant",
+            bootstrap.role_arn(apply_role),
+            "kms:CreateGrant",
+            key_arn,
+            {
+                "kms:ViaService": "firehose.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "aws:ResourceTag/Environment": "prod",
+            },
+            "Allowed",
+            bootstrap.identity(apply_role),
+            key_policy,
+        ),
+        Request(
+            "the apply role passes the execution role to Lambda",
+            bootstrap.role_arn(apply_role),
+            "iam:PassRole",
+            executor_arn,
+            {"iam:PassedToService": "lambda.amazonaws.com"},
+            "Allowed",
+            bootstrap.identity(apply_role),
+        ),
+        Request(
+            "the apply role cannot rewrite itself",
+            bootstrap.role_arn(apply_role),
+            "iam:PutRolePolicy",
+            bootstrap.role_arn(apply_role),
+            {},
+            "Denied",
+            bootstrap.identity(apply_role),
+        ),
+        Request(
+            "a pull request assumes the plan role",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(plan_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:pull_request",
+            },
+            "Allowed",
+            resource_policy=bootstrap.trust(plan_role),
+        ),
+        Request(
+            "the prod environment assumes the apply role",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(apply_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:environment:prod",
+            },
+            "Allowed",
+            resource_policy=bootstrap.trust(apply_role),
+        ),
+    ]
+    # The denials that must hold.
+    other_role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/intruder"
+    requests += [
+        *[
+            Request(
+                f"plain HTTP to {name} ({what})",
+                firehose_arn,
+                action,
+                target,
+                {"aws:SecureTransport": "false"},
+                "Denied",
+                firehose_identity,
+                policy,
+            )
+            for name, arn, policy in (
+                ("the archive", archive_arn, archive_policy),
+                ("the state bucket", state_arn, state_policy),
+            )
+            for what, action, target in (("bucket", "s3:ListBucket", arn), ("object", "s3:PutObject", f"{arn}/x"))
+        ],
+        Request(
+            "an upload with another key",
+            firehose_arn,
+            "s3:PutObject",
+            object_key,
+            {
+                **TLS,
+                "s3:x-amz-server-side-encryption": "aws:kms",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": ANOTHER_KEY,
+            },
+            "Denied",
+            firehose_identity,
+            archive_policy,
+        ),
+        Request(
+            "an upload with SSE-S3 instead of SSE-KMS",
+            firehose_arn,
+            "s3:PutObject",
+            object_key,
+            {**TLS, "s3:x-amz-server-side-encryption": "AES256"},
+            "Denied",
+            firehose_identity,
+            archive_policy,
+        ),
+        Request(
+            "the backend sending the key's alias instead of its ARN",
+            bootstrap.role_arn(apply_role),
+            "s3:PutObject",
+            state_object,
+            {
+                **TLS,
+                "s3:x-amz-server-side-encryption": "aws:kms",
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": "alias/serverless-app-tfstate",
+            },
+            "Denied",
+            bootstrap.identity(apply_role),
+            state_policy,
+        ),
+        Request(
+            "another account reads the archive",
+            other_role,
+            "s3:GetObject",
+            object_key,
+            TLS,
+            "Denied",
+            [
+                {
+                    "name": "theirs",
+                    "policy": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+                    },
+                }
+            ],
+            archive_policy,
+        ),
+        Request(
+            "another account uses the key",
+            other_role,
+            "kms:Decrypt",
+            key_arn,
+            {"kms:CallerAccount": OTHER_ACCOUNT},
+            "Denied",
+            [
+                {
+                    "name": "theirs",
+                    "policy": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}],
+                    },
+                }
+            ],
+            key_policy,
+        ),
+        Request(
+            "CloudWatch Logs of another account assumes the subscription role",
+            LOGS,
+            "sts:AssumeRole",
+            prod.role_arn(subscription),
+            {
+                "aws:SourceArn": f"arn:aws:logs:us-east-1:{OTHER_ACCOUNT}:log-group:x",
+                "aws:SourceAccount": OTHER_ACCOUNT,
+            },
+            "Denied",
+            resource_policy=prod.trust(subscription),
+        ),
+        Request(
+            "Firehose for another account assumes the role",
+            "firehose.amazonaws.com",
+            "sts:AssumeRole",
+            firehose_arn,
+            {"sts:ExternalId": OTHER_ACCOUNT},
+            "Denied",
+            resource_policy=prod.trust(firehose),
+        ),
+        Request(
+            "another account's alarm publishes to the topic",
+            "cloudwatch.amazonaws.com",
+            "sns:Publish",
+            topic_arn,
+            {
+                "aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{OTHER_ACCOUNT}:alarm:x",
+                "aws:SourceAccount": OTHER_ACCOUNT,
+            },
+            "Denied",
+            resource_policy=topic_policy,
+        ),
+        Request(
+            "another API invokes the alias",
+            "apigateway.amazonaws.com",
+            "lambda:InvokeFunction",
+            alias_arn,
+            {
+                "aws:SourceArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:otherapi/v1/POST/events",
+                "aws:SourceAccount": ACCOUNT,
+            },
+            "Denied",
+            resource_policy=permission,
+        ),
+        Request(
+            "S3 delivers another bucket's logs",
+            "logging.s3.amazonaws.com",
+            "s3:PutObject",
+            f"{access_logs_arn}/x",
+            {**TLS, "aws:SourceArn": "arn:aws:s3:::someone-elses-bucket", "aws:SourceAccount": OTHER_ACCOUNT},
+            "Denied",
+            resource_policy=access_logs_policy,
+        ),
+        Request(
+            "WAF log delivery for another account",
+            "delivery.logs.amazonaws.com",
+            "logs:PutLogEvents",
+            prod.log_group_arn("aws-waf-logs-serverless-app-prod") + ":log-stream:x",
+            {"aws:SourceAccount": OTHER_ACCOUNT, "aws:SourceArn": f"arn:aws:logs:us-east-1:{OTHER_ACCOUNT}:*"},
+            "Denied",
+            resource_policy=prod.log_resource_policy(),
+        ),
+        Request(
+            "CloudWatch Logs encrypts a group of another stack",
+            LOGS,
+            "kms:GenerateDataKey",
+            key_arn,
+            {
+                "kms:EncryptionContext:aws:logs:arn": prod.log_group_arn("/aws/lambda/someone-else"),
+                "aws:SourceAccount": ACCOUNT,
+            },
+            "Denied",
+            resource_policy=key_policy,
+        ),
+        Request(
+            "another repository assumes the plan role",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(plan_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": "repo:evil/fork:pull_request",
+            },
+            "Denied",
+            resource_policy=bootstrap.trust(plan_role),
+        ),
+        Request(
+            "a pull request assumes the apply role",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(apply_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:pull_request",
+            },
+            "Denied",
+            resource_policy=bootstrap.trust(apply_role),
+        ),
+    ]
+    return requests
+
+
+@pytest.fixture(scope="module")
+def table(prod, bootstrap) -> tuple[list[Request], dict[str, dict]]:
+    requests = _requests(prod, bootstrap)
+    names = [r.name for r in requests]
+    assert len(names) == len(set(names)), "request names must be unique"
+    return requests, evaluate(requests)
+
+
+def test_every_request_aws_makes_gets_the_decision_it_must(table, record_property):
+    requests, results = table
+    wrong = [
+        explain(r, results[r.name])
+        for r in requests
+        if not (results[r.name].get("decision") or "").startswith(
+            "Allowed" if r.expect == "Allowed" else ("ExplicitlyDenied", "ImplicitlyDenied")
+        )
+    ]
+    allowed = sum(r.expect == "Allowed" for r in requests)
+    record_property(
+        "summary",
+        f"request simulation: {allowed} allowed and {len(requests) - allowed} denied as "
+        "required (@cloud-copilot/iam-simulate, encryption-context patch applied)",
+    )
+    assert not wrong, "\n\n".join(wrong)
+
+
+def test_no_context_key_of_any_request_was_dropped_by_the_engine(table):
+    requests, results = table
+    dropped = {
+        r.name: results[r.name]["ignoredContextKeys"] for r in requests if results[r.name].get("ignoredContextKeys")
+    }
+    assert not dropped, dropped
+
+
+def test_the_table_covers_every_log_group_stream_and_role_of_the_stack(table, prod):
+    requests, _ = table
+    text = " ".join(f"{r.principal} {r.resource} {r.context}" for r in requests)
+    for group in prod.log_group_names():
+        assert prod.log_group_arn(group) in text, group
+    for stream in prod.streams():
+        assert stream in text, stream
+    for role in prod.all("aws_iam_role").values():
+        assert prod.resolve(role["name"]) in text, role["name"]

@@ -1,0 +1,62 @@
+"""The local API's parts that need no emulator: reloading the handler after an edit, the host-package check."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+import pytest
+
+from tools.local_api import HandlerSource, check_host_dependencies
+
+HANDLER = """
+import json
+from . import answer
+
+def lambda_handler(event, context):
+    print(json.dumps({"message": "called"}))
+    return {"statusCode": 200, "body": answer.TEXT}
+"""
+
+
+def _write(path, text):
+    path.write_text(text)
+    stat = path.stat()  # a later mtime even on coarse clocks
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+
+
+def test_an_edit_is_live_on_the_next_call(tmp_path):
+    package = tmp_path / "reloadable_fn"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(HANDLER)
+    (package / "answer.py").write_text('TEXT = "one"\n')
+    out = io.StringIO()
+    try:
+        source = HandlerSource("reloadable_fn.handler.lambda_handler", out, root=tmp_path)
+        assert source.entry_point()({}, None)["body"] == "one"
+        _write(package / "answer.py", 'TEXT = "two"\n')  # a module the handler imports, not the handler itself
+        assert source.entry_point()({}, None)["body"] == "two"
+        assert source.loads == 2
+        assert source.entry_point()({}, None)["body"] == "two" and source.loads == 2  # no edit, no reload
+        _write(package / "answer.py", "TEXT = (\n")
+        with pytest.raises(SyntaxError):
+            source.entry_point()
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n.startswith("reloadable_fn")]:
+            del sys.modules[name]
+
+
+def test_the_runner_refuses_host_packages_other_than_the_bundles(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# pins\npytest==0.0.1\nnot-a-real-package-xyz==1.0\n")
+    with pytest.raises(
+        RuntimeError, match=r"pytest==0\.0\.1 \(host: \d.*not-a-real-package-xyz==1\.0 \(host: not installed\)"
+    ):
+        check_host_dependencies(requirements)
+    from importlib import metadata
+
+    requirements.write_text(f"pytest=={metadata.version('pytest')}\n")
+    check_host_dependencies(requirements)

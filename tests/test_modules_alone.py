@@ -1,0 +1,263 @@
+"""Every construct in modules/ is reusable on its own: synthesized alone in a bare TerraformStack, with only its
+explicit dependencies, and tested the way a team would test its own use of it (cdktf's ``Testing`` matchers)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cdktf import TerraformStack, Testing
+from stack_helpers import PROJECT_DIR, assert_has_data_source, assert_has_resource
+
+from modules.account import AccountContext
+from modules.api import Api, ApiConfig
+from modules.api_gateway_account import ApiGatewayAccountConfig, ApiGatewayAccountLogging
+from modules.autoscaling import AutoscalingConfig, ProvisionedConcurrencyAutoscaling
+from modules.aws_provider import ProviderConfig, RegionLockedProvider
+from modules.deploy_roles import DeployRoles, DeployRolesConfig, DeployTarget
+from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
+from modules.function import Function, FunctionConfig, LambdaCode
+from modules.log_archive import LogArchive, LogArchiveConfig
+from modules.log_shipping import LogShipping, LogShippingConfig
+from modules.monitoring import Monitoring, MonitoringConfig
+from modules.secure_bucket import SecureBucket, SecureBucketConfig
+from modules.waf import Waf, WafConfig
+
+TAGS = {"Team": "payments"}
+
+
+def _stack() -> tuple[TerraformStack, AccountContext]:
+    stack = TerraformStack(Testing.app(), "team")
+    RegionLockedProvider(stack, "aws", config=ProviderConfig(default_tags=TAGS))
+    return stack, AccountContext(stack, "account")
+
+
+def _code(tmp_path: Path) -> LambdaCode:
+    zip_path = tmp_path / "code.zip"
+    zip_path.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip: the construct only stages the file
+    return LambdaCode(zip_path=zip_path, sha256_base64="c2hhMjU2")
+
+
+def _shipping_stack():
+    stack, account = _stack()
+    key = EncryptionKey(stack, "key", config=EncryptionKeyConfig(alias="payments"), account=account)
+    archive = LogArchive(
+        stack,
+        "archive",
+        config=LogArchiveConfig(bucket=SecureBucketConfig(name="payments-logs")),
+        key=key,
+        account=account,
+    )
+    shipping = LogShipping(
+        stack, "shipping", config=LogShippingConfig(name_prefix="payments"), archive=archive, key=key, account=account
+    )
+    return stack, account, key, shipping
+
+
+def _function_stack(tmp_path: Path):
+    stack, account, key, shipping = _shipping_stack()
+    function = Function(
+        stack,
+        "fn",
+        config=FunctionConfig(name="payments-api", service_name="payments", metrics_namespace="payments"),
+        code=_code(tmp_path),
+        key=key,
+        shipping=shipping,
+        account=account,
+    )
+    return stack, account, key, shipping, function
+
+
+def test_region_locked_provider_and_account_context_alone():
+    stack, _ = _stack()
+    synthesized = Testing.synth(stack)
+    assert json.loads(synthesized)["provider"]["aws"][0]["region"] == "us-east-1"
+    assert_has_data_source(synthesized, "aws_caller_identity", {})
+    assert_has_data_source(synthesized, "aws_partition", {})
+
+
+def test_encryption_key_alone():
+    stack, account = _stack()
+    EncryptionKey(
+        stack, "key", config=EncryptionKeyConfig(alias="payments", deletion_window_in_days=7), account=account
+    )
+    synthesized = Testing.synth(stack)
+    assert_has_resource(synthesized, "aws_kms_key", {"enable_key_rotation": True, "deletion_window_in_days": 7})
+    assert_has_resource(synthesized, "aws_kms_alias", {"name": "alias/payments"})
+
+
+def test_secure_bucket_alone():
+    stack, account = _stack()
+    SecureBucket(stack, "exports", config=SecureBucketConfig(name="payments-exports"), account=account)
+    synthesized = Testing.synth(stack)
+    assert_has_resource(synthesized, "aws_s3_bucket_versioning", {"versioning_configuration": {"status": "Enabled"}})
+    assert_has_resource(
+        synthesized,
+        "aws_s3_bucket_public_access_block",
+        {
+            "block_public_acls": True,
+            "block_public_policy": True,
+            "ignore_public_acls": True,
+            "restrict_public_buckets": True,
+        },
+    )
+    assert_has_resource(
+        synthesized, "aws_s3_bucket_ownership_controls", {"rule": {"object_ownership": "BucketOwnerEnforced"}}
+    )
+
+
+def test_log_archive_and_shipping_alone():
+    stack, _, _, shipping = _shipping_stack()
+    shipping.log_group(stack, "jobs", name="/payments/jobs", source="jobs")
+    synthesized = Testing.synth(stack)
+    assert_has_resource(synthesized, "aws_cloudwatch_log_group", {"name": "/payments/jobs", "retention_in_days": 30})
+    assert_has_resource(
+        synthesized, "aws_kinesis_firehose_delivery_stream", {"name": "payments-jobs", "destination": "extended_s3"}
+    )
+    assert_has_resource(synthesized, "aws_cloudwatch_log_subscription_filter", {"filter_pattern": ""})
+
+
+def test_function_and_autoscaling_alone(tmp_path):
+    stack, _, _, _, function = _function_stack(tmp_path)
+    ProvisionedConcurrencyAutoscaling(
+        stack,
+        "scaling",
+        config=AutoscalingConfig(enable_provisioned_concurrency=True, min_capacity=1, max_capacity=3),
+        function=function,
+    )
+    synthesized = Testing.synth(stack)
+    assert_has_resource(
+        synthesized,
+        "aws_lambda_function",
+        {
+            "function_name": "payments-api",
+            "runtime": "python3.12",
+            "architectures": ["arm64"],
+            "publish": True,
+            "tracing_config": {"mode": "Active"},
+        },
+    )
+    assert_has_resource(synthesized, "aws_lambda_alias", {"name": "live"})
+    assert_has_resource(synthesized, "aws_appautoscaling_target", {"min_capacity": 1, "max_capacity": 3})
+
+
+def test_api_waf_and_monitoring_alone(tmp_path):
+    stack, account, key, shipping, function = _function_stack(tmp_path)
+    api = Api(
+        stack,
+        "api",
+        config=ApiConfig(name="payments"),
+        function=function,
+        contract={
+            "paths": {
+                "/payments": {
+                    "post": {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+                }
+            }
+        },
+        shipping=shipping,
+    )
+    Waf(
+        stack,
+        "waf",
+        config=WafConfig(name="payments", rate_limit_per_5_minutes=15_000),
+        stage_arn=api.stage.arn,
+        shipping=shipping,
+        account=account,
+    )
+    Monitoring(
+        stack,
+        "monitoring",
+        config=MonitoringConfig(name="payments", alarm_emails=("oncall@example.com",)),
+        key=key,
+        function=function,
+        api=api,
+        shipping=shipping,
+        account=account,
+        provisioned_concurrency=False,
+    )
+    synthesized = Testing.synth(stack)
+    assert_has_resource(synthesized, "aws_api_gateway_rest_api", {"name": "payments"})
+    assert_has_resource(synthesized, "aws_api_gateway_resource", {"path_part": "payments"})
+    assert_has_resource(synthesized, "aws_api_gateway_method", {"http_method": "POST", "api_key_required": True})
+    assert_has_resource(synthesized, "aws_wafv2_web_acl", {"name": "payments", "scope": "REGIONAL"})
+    assert_has_resource(
+        synthesized, "aws_sns_topic_subscription", {"protocol": "email", "endpoint": "oncall@example.com"}
+    )
+    assert_has_resource(synthesized, "aws_cloudwatch_metric_alarm", {"alarm_name": "payments-lambda-error-rate"})
+
+
+def test_account_level_constructs_alone():
+    stack, account = _stack()
+    key = EncryptionKey(stack, "key", config=EncryptionKeyConfig(alias="tfstate"), account=account)
+    ApiGatewayAccountLogging(
+        stack, "apigw", config=ApiGatewayAccountConfig(role_name="apigw-logs"), key=key, account=account
+    )
+    DeployRoles(
+        stack,
+        "deploy",
+        config=DeployRolesConfig(
+            github_repository="acme/payments",
+            targets=(
+                DeployTarget(environment="prod", name_prefix="payments-prod", state_object_prefix="payments-prod/"),
+            ),
+        ),
+        account=account,
+        state_bucket_arn="arn:aws:s3:::state",
+        state_key_arn=key.arn,
+    )
+    synthesized = Testing.synth(stack)
+    assert_has_resource(synthesized, "aws_api_gateway_account", {"reset_on_delete": True})
+    assert_has_resource(synthesized, "aws_iam_role", {"name": "payments-prod-apply", "path": "/deploy/"})
+    assert_has_resource(synthesized, "aws_iam_openid_connect_provider", {"client_id_list": ["sts.amazonaws.com"]})
+
+
+def test_a_failing_matcher_names_the_candidates():
+    stack, account = _stack()
+    EncryptionKey(stack, "key", config=EncryptionKeyConfig(alias="payments"), account=account)
+    with pytest.raises(
+        AssertionError, match=r"(?s)no aws_kms_alias has .*alias/other.*the 1 candidates:\n.*alias/payments"
+    ):
+        assert_has_resource(Testing.synth(stack), "aws_kms_alias", {"name": "alias/other"})
+
+
+@pytest.mark.terraform
+@pytest.mark.slow
+def test_every_stack_of_the_app_is_valid_terraform():
+    from stacks import environments
+    from stacks.bootstrap import BootstrapStack
+    from stacks.service import ServiceStack
+
+    configs = environments.load({})
+    stacks = [ServiceStack(Testing.app(), c.stack_name, config=c) for c in configs.values()]
+    stacks.append(
+        BootstrapStack(Testing.app(), "serverless-app-bootstrap", config=environments.bootstrap_config(configs, {}))
+    )
+    for stack in stacks:
+        outdir = Path(Testing.full_synth(stack))
+        # `terraform init` would reach the S3 backend (or the emulator); validity does not depend on it.
+        for path in outdir.rglob("cdk.tf.json"):
+            tf = json.loads(path.read_text())
+            tf["terraform"].pop("backend", None)
+            path.write_text(json.dumps(tf))
+        assert Testing.to_be_valid_terraform(str(outdir)), stack.node.id
+
+
+def _readme_example() -> str:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    return re.search(r"<!-- module-example -->\n```python\n(.*?)```", readme, re.S).group(1)
+
+
+def test_the_readme_example_runs_and_makes_what_it_says(tmp_path):
+    code = _readme_example()
+    assert 8 <= len([line for line in code.splitlines() if line.strip()]) <= 16
+    # The example writes to cdktf.out like any app; here it writes to a temporary folder instead.
+    assert code.count("App()") == 1
+    code = code.replace("App()", f"App(outdir={str(tmp_path / 'out')!r})")
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    tf = json.loads((tmp_path / "out" / "stacks" / "reports" / "cdk.tf.json").read_text())
+    buckets = [b["bucket"] for b in tf["resource"]["aws_s3_bucket"].values()]
+    assert any(b.startswith("reports-exports-") for b in buckets)
+    assert tf["resource"]["aws_kms_key"]

@@ -1,0 +1,47 @@
+"""The plan summary: counts, addresses, drift, and the refusal to destroy or replace what holds data."""
+
+import pytest
+
+from tools.plans import summarize
+
+
+def _change(address: str, actions: list[str]) -> dict:
+    type_ = address.split(".", maxsplit=1)[0]
+    return {"address": address, "type": type_, "change": {"actions": actions}}
+
+
+PLAN = {
+    "resource_changes": [
+        _change("aws_lambda_function.function_function_0A1B2C3D", ["update"]),
+        _change("aws_sns_topic_subscription.monitoring_email_0_1A2B3C4D", ["create"]),
+        _change("aws_s3_bucket.log_archive_bucket_148D8F11", ["delete", "create"]),
+        _change("aws_iam_role.function_role_1A2B3C4D", ["no-op"]),
+        _change("aws_kms_key.key_F64E54E4", ["delete"]),
+        _change("aws_cloudwatch_log_group.function_log_group_1A2B3C4D", ["create", "delete"]),
+    ],
+    "resource_drift": [_change("aws_s3_bucket_versioning.log_archive_versioning_1A2B3C4D", ["update"])],
+}
+
+
+def test_counts_addresses_and_drift():
+    summary = summarize(PLAN, "serverless-app-prod")
+    assert dict(summary.counts) == {"change": 1, "add": 1, "replace": 2, "no-op": 1, "destroy": 1}
+    text = summary.markdown()
+    assert text.startswith("### `serverless-app-prod`: 1 to add, 1 to change, 2 to replace, 1 to destroy")
+    assert "| destroy | `aws_kms_key.key_F64E54E4` |" in text
+    assert "**Drift**: 1 resource(s) changed outside Terraform" in text
+    assert "aws_iam_role.function_role_1A2B3C4D" not in text  # unchanged resources are not listed
+
+
+def test_destroying_or_replacing_a_bucket_or_key_is_refused_by_address():
+    summary = summarize(PLAN, "serverless-app-prod")
+    assert summary.refused == ["aws_s3_bucket.log_archive_bucket_148D8F11", "aws_kms_key.key_F64E54E4"]
+    assert "**Refused**" in summary.markdown()
+    allowed = summarize(PLAN, "serverless-app-prod", {"aws_kms_key.key_F64E54E4"})
+    assert allowed.refused == ["aws_s3_bucket.log_archive_bucket_148D8F11"]
+
+
+@pytest.mark.parametrize("actions", [["no-op"], ["read"]])
+def test_an_empty_plan_says_so(actions):
+    summary = summarize({"resource_changes": [_change("aws_iam_role.r", actions)]}, "s")
+    assert not summary.has_changes and "No changes" in summary.markdown()

@@ -1,0 +1,381 @@
+"""``make release ENV=…``: apply the stack so a new version is published, then let CodeDeploy shift the ``live``
+alias to it, showing progress, and exit non-zero with the alarm that stopped it when it rolls back.
+
+The decisions are pure functions over what AWS reports (``plan_release``, ``observe``), so they are tested with
+recorded CodeDeploy, Lambda and CloudWatch responses; ``Release`` does the boto3 calls. A stack with release
+strategy ``direct`` (the emulator's: it cannot delete CodeDeploy resources) has no CodeDeploy: its apply moves the
+alias, and the command reports what the alias serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tools import manifest, stackctl
+from tools.aws import clients_for
+from tools.manifest import Stack, StackError
+
+ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+SUCCEEDED, FAILED, STOPPED = "Succeeded", "Failed", "Stopped"
+POLL_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a release needs from the synthesized stack."""
+
+    application: str
+    deployment_group: str
+    deployment_config: str
+    function_name: str
+    alias: str
+    hook: str | None
+    alarms: tuple[str, ...]
+    scalable_target: str | None  # Application Auto Scaling resource id of the alias's provisioned concurrency
+
+    @classmethod
+    def of(cls, stack: Stack) -> Target:
+        resolve = _Literal(stack.tf)
+        app = stack.one("aws_codedeploy_app")
+        group = stack.one("aws_codedeploy_deployment_group")
+        (alias,) = [
+            a
+            for a in stack.resources("aws_lambda_alias").values()
+            if resolve(a["function_name"]) and not resolve(a["function_name"]).endswith("-release-hook")
+        ]
+        hooks = [
+            resolve(f["function_name"])
+            for f in stack.resources("aws_lambda_function").values()
+            if f["handler"].startswith("release_hook.")
+        ]
+        targets = list(stack.resources("aws_appautoscaling_target").values())
+        return cls(
+            application=app["name"],
+            deployment_group=group["deployment_group_name"],
+            deployment_config=resolve(group["deployment_config_name"]),
+            function_name=resolve(alias["function_name"]),
+            alias=alias["name"],
+            hook=hooks[0] if hooks else None,
+            alarms=tuple(resolve(name) for name in group["alarm_configuration"]["alarms"]),
+            scalable_target=f"function:{resolve(alias['function_name'])}:{alias['name']}" if targets else None,
+        )
+
+
+class _Literal:
+    """Resolves the references a release reads (resource names given literally elsewhere in the stack)."""
+
+    def __init__(self, tf: dict) -> None:
+        self.tf = tf
+
+    def __call__(self, value: str) -> str:
+        if not (isinstance(value, str) and value.startswith("${") and value.endswith("}")):
+            return value
+        type_, name, attribute = value[2:-1].split(".")
+        resource = self.tf["resource"][type_][name]
+        field = {
+            "function_name": "function_name",
+            "alarm_name": "alarm_name",
+            "deployment_config_name": "deployment_config_name",
+            "name": "name",
+        }.get(attribute, attribute)
+        return self(resource[field])
+
+
+# --- decisions -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Start a deployment from ``current`` to ``target``."""
+
+    current: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """Nothing (more) to do; ``exit_code`` 0 when it went well."""
+
+    message: str
+    exit_code: int = 0
+
+
+def plan_release(alias_version: str, versions: list[str], active: list[str], target: Target) -> Plan | Done:
+    """Whether to release: refused while another deployment runs, a no-op when there is no newer version."""
+    if active:
+        return Done(
+            f"refused: deployment {active[0]} of {target.deployment_group} is still in progress; wait for "
+            f"it, or stop it (aws deploy stop-deployment --deployment-id {active[0]} --auto-rollback-enabled)",
+            exit_code=2,
+        )
+    published = sorted((v for v in versions if v.isdigit()), key=int)
+    if not published:
+        return Done(f"refused: {target.function_name} has no published version", exit_code=2)
+    latest = published[-1]
+    if latest == alias_version:
+        return Done(f"nothing to release: {target.alias} already serves version {latest}, the newest")
+    return Plan(current=alias_version, target=latest)
+
+
+def appspec(target: Target, plan: Plan) -> dict:
+    """The AppSpec CodeDeploy runs (Lambda, blue/green on the alias)."""
+    spec: dict = {
+        "version": 0.0,
+        "Resources": [
+            {
+                target.function_name: {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "Name": target.function_name,
+                        "Alias": target.alias,
+                        "CurrentVersion": plan.current,
+                        "TargetVersion": plan.target,
+                    },
+                }
+            }
+        ],
+    }
+    if target.hook:
+        spec["Hooks"] = [{"BeforeAllowTraffic": target.hook}]
+    return spec
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One poll: the deployment, the alias, the gating alarms."""
+
+    status: str
+    weight: float  # share of traffic on the new version, 0..1
+    alias_version: str
+    alarms_in_alarm: tuple[str, ...]
+    error: dict | None
+    rollback: dict | None
+    hook_status: str | None
+    elapsed_seconds: float
+
+
+def observe(plan: Plan, seen: Observation, minutes_to_full: float) -> Done | str:
+    """The next step: a progress line while the deployment runs, or the outcome."""
+    if seen.status == SUCCEEDED:
+        if seen.alias_version == plan.target:
+            return Done(f"released: {plan.target} serves 100 % after {seen.elapsed_seconds:.0f} s")
+        return Done(
+            f"CodeDeploy reports success but the alias serves {seen.alias_version}, not {plan.target}", exit_code=1
+        )
+    if seen.status in (FAILED, STOPPED):
+        cause = (seen.error or {}).get("message") or (seen.error or {}).get("code") or "no reason given"
+        alarm = f"; alarm in ALARM: {', '.join(seen.alarms_in_alarm)}" if seen.alarms_in_alarm else ""
+        hook = "; the pre-traffic hook failed, no traffic was shifted" if seen.hook_status == FAILED else ""
+        rolled = (
+            f"; rolled back: the alias serves {seen.alias_version}"
+            if seen.rollback or seen.alias_version == plan.current
+            else ""
+        )
+        return Done(f"release of {plan.target} {seen.status.lower()}: {cause}{alarm}{hook}{rolled}", exit_code=1)
+    left = max(0.0, minutes_to_full * 60 - seen.elapsed_seconds)
+    alarms = f"ALARM: {', '.join(seen.alarms_in_alarm)}" if seen.alarms_in_alarm else "alarms OK"
+    return (
+        f"{seen.status}: {seen.weight * 100:.0f} % on {plan.target} (from {plan.current}), {alarms}, ~{left:.0f} s left"
+    )
+
+
+# --- the AWS side ----------------------------------------------------------------------------------------------
+
+
+class Release:
+    """Runs one release with boto3 clients (the emulator's or a real account's)."""
+
+    def __init__(
+        self,
+        target: Target,
+        clients: Callable[[str], object],
+        minutes_to_full: float,
+        out: Callable[[str], None] = print,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.target, self.clients, self.minutes_to_full = target, clients, minutes_to_full
+        self.out, self.sleep = out, sleep
+        self.codedeploy = clients("codedeploy")
+        self.lambda_ = clients("lambda")
+
+    def alias_state(self) -> tuple[str, float]:
+        alias = self.lambda_.get_alias(FunctionName=self.target.function_name, Name=self.target.alias)
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return alias["FunctionVersion"], sum(weights.values())
+
+    def versions(self) -> list[str]:
+        pages = self.lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=self.target.function_name)
+        return [v["Version"] for page in pages for v in page["Versions"]]
+
+    def active_deployments(self) -> list[str]:
+        return self.codedeploy.list_deployments(
+            applicationName=self.target.application,
+            deploymentGroupName=self.target.deployment_group,
+            includeOnlyStatuses=ACTIVE,
+        ).get("deployments", [])
+
+    def start(self, plan: Plan) -> str:
+        content = json.dumps(appspec(self.target, plan))
+        return self.codedeploy.create_deployment(
+            applicationName=self.target.application,
+            deploymentGroupName=self.target.deployment_group,
+            description=f"{self.target.alias}: {plan.current} -> {plan.target}",
+            revision={
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+            },
+        )["deploymentId"]
+
+    def poll(self, deployment_id: str, started: float) -> Observation:
+        info = self.codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+        version, weight = self.alias_state()
+        alarms = ()
+        if self.target.alarms:
+            described = self.clients("cloudwatch").describe_alarms(AlarmNames=list(self.target.alarms))
+            alarms = tuple(a["AlarmName"] for a in described["MetricAlarms"] if a["StateValue"] == "ALARM")
+        hook = None
+        if self.target.hook and info.get("status") in (FAILED, STOPPED):
+            events = self.codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
+            for target_id in events:
+                lifecycle = self.codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_id)
+                for event in lifecycle["deploymentTarget"].get("lambdaTarget", {}).get("lifecycleEvents", []):
+                    if event["lifecycleEventName"] == "BeforeAllowTraffic":
+                        hook = event["status"]
+        return Observation(
+            status=info["status"],
+            weight=weight,
+            alias_version=version,
+            alarms_in_alarm=alarms,
+            error=info.get("errorInformation"),
+            rollback=info.get("rollbackInfo"),
+            hook_status=hook,
+            elapsed_seconds=time.monotonic() - started,
+        )
+
+    def run(self) -> int:
+        alias_version, _ = self.alias_state()
+        decision = plan_release(alias_version, self.versions(), self.active_deployments(), self.target)
+        if isinstance(decision, Done):
+            self.out(decision.message)
+            return decision.exit_code
+        with self._scaling_suspended():
+            deployment_id = self.start(decision)
+            self.out(
+                f"deployment {deployment_id}: {self.target.alias} {decision.current} -> {decision.target} "
+                f"({self.target.deployment_config})"
+            )
+            started = time.monotonic()
+            while True:
+                step = observe(decision, self.poll(deployment_id, started), self.minutes_to_full)
+                if isinstance(step, Done):
+                    self.out(step.message)
+                    return step.exit_code
+                self.out(f"[{time.strftime('%H:%M:%S')}] {step}")
+                self.sleep(POLL_SECONDS)
+
+    class _Nothing:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+    def _scaling_suspended(self):
+        """Lambda refuses to change provisioned concurrency on an alias with weights (PutProvisionedConcurrency-
+        Config: "Alias with weights can not be used with Provisioned Concurrency"), so scaling pauses while the
+        alias is shifted and resumes afterwards, whatever the outcome."""
+        if not self.target.scalable_target:
+            return self._Nothing()
+        return _SuspendedScaling(self.clients("application-autoscaling"), self.target.scalable_target, self.out)
+
+
+class _SuspendedScaling:
+    def __init__(self, client, resource_id: str, out: Callable[[str], None]) -> None:
+        self.client, self.resource_id, self.out = client, resource_id, out
+
+    def _set(self, suspended: bool) -> None:
+        self.client.register_scalable_target(
+            ServiceNamespace="lambda",
+            ResourceId=self.resource_id,
+            ScalableDimension="lambda:function:ProvisionedConcurrency",
+            SuspendedState={
+                "DynamicScalingInSuspended": suspended,
+                "DynamicScalingOutSuspended": suspended,
+                "ScheduledScalingSuspended": suspended,
+            },
+        )
+
+    def __enter__(self) -> None:
+        self._set(True)
+        self.out(f"provisioned-concurrency scaling of {self.resource_id} paused for the shift")
+
+    def __exit__(self, *_: object) -> None:
+        self._set(False)
+        self.out(f"provisioned-concurrency scaling of {self.resource_id} resumed")
+
+
+def minutes_to_full(deployment_config: str, custom: dict | None = None) -> float:
+    """Minutes a configuration takes to shift all traffic, from its name or its custom routing."""
+    if custom:
+        routing = custom["traffic_routing_config"]
+        timing = routing.get("time_based_canary") or routing.get("time_based_linear") or {}
+        if routing["type"] == "TimeBasedCanary":
+            return timing["interval"]
+        return -(-100 // timing["percentage"] - 1) * timing["interval"]
+    name = deployment_config.removeprefix("CodeDeployDefault.Lambda")
+    if name.startswith("Canary10Percent"):
+        return float(name.removeprefix("Canary10Percent").removesuffix("Minutes"))
+    if name.startswith("Linear10PercentEvery"):
+        return 9 * float(name.removeprefix("Linear10PercentEvery").rstrip("Minutes").rstrip("Minute"))
+    return 0.0
+
+
+def release(kind: str, *, apply_first: bool = True, out: Callable[[str], None] = print, capture: bool = False) -> int:
+    """Apply ``kind`` (publishing a new version when the code or config changed), then release it."""
+    stack = manifest.find(kind)
+    if apply_first:
+        stackctl.check_before_touching(stack)
+        stackctl.apply(kind, capture=capture)
+    if not stack.resources("aws_codedeploy_app"):
+        return _direct(stack, out)
+    target = Target.of(stack)
+    custom = next(iter(stack.resources("aws_codedeploy_deployment_config").values()), None)
+    return Release(target, clients_for(stack), minutes_to_full(target.deployment_config, custom), out).run()
+
+
+def _direct(stack: Stack, out: Callable[[str], None]) -> int:
+    """Strategy ``direct``: the apply moved the alias; say which version it serves and whether it is the newest."""
+    resolve = _Literal(stack.tf)
+    (alias,) = stack.resources("aws_lambda_alias").values()
+    name = resolve(alias["function_name"])
+    lambda_ = clients_for(stack)("lambda")
+    serving = lambda_.get_alias(FunctionName=name, Name=alias["name"])["FunctionVersion"]
+    pages = lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=name)
+    published = sorted((v["Version"] for page in pages for v in page["Versions"] if v["Version"].isdigit()), key=int)
+    if published and serving == published[-1]:
+        out(f"released: {alias['name']} serves version {serving}, the newest (strategy direct: the apply moved it)")
+        return 0
+    out(f"{alias['name']} serves version {serving}, not the newest ({published[-1] if published else 'none'})")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", nargs="?", default="local", choices=("local", "dev", "prod"))
+    parser.add_argument("--no-apply", action="store_true", help="release what is already published")
+    args = parser.parse_args(argv)
+    try:
+        return release(args.kind, apply_first=not args.no_apply)
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
