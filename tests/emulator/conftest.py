@@ -23,6 +23,7 @@ ORDER = (
     "test_emulator_monitoring",
     "test_emulator_local_api",
     "test_emulator_contract",
+    "test_emulator_cdktf_cli",
     "test_emulator_plans",
     "test_emulator_release",
     "test_emulator_state_contention",
