@@ -85,8 +85,8 @@ plan: synth ## Plan ENV's stack into cdktf.out/plans/<stack>.tfplan (+ .json, .m
 apply-plan: setup ## Apply exactly the plan `make plan ENV=...` saved (what was reviewed), without synthesizing again
 	$(STACKCTL) apply-plan $(ENV)
 
-release: synth ## Apply ENV's stack, then shift its live alias to the new version (CodeDeploy; rolls back on alarm)
-	$(PY) -m tools.release $(ENV)
+release: synth ## Apply ENV's stack, then shift its live alias to the new version (CodeDeploy; ALL_AT_ONCE=1 in an emergency)
+	$(PY) -m tools.release $(ENV) $(if $(ALL_AT_ONCE),--all-at-once)
 
 deploy: synth ## terraform apply of ENV's stack
 	$(STACKCTL) apply $(ENV)

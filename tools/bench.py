@@ -140,7 +140,7 @@ def bench_up() -> dict:
     cold, cold_out = make("up")
     warm, warm_out = make("up")
     make("down")
-    steps = lambda text: text.split("== timings ==", 1)[-1].strip().splitlines()  # noqa: E731
+    steps = lambda text: text.split("== timings ==", 1)[-1].strip("\n").splitlines()  # noqa: E731
     return {
         "cold": summary([cold]),
         "warm": summary([warm]),

@@ -15,12 +15,13 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tools import manifest, stackctl
 from tools.aws import clients_for
 from tools.manifest import Stack, StackError
 
+ALL_AT_ONCE = "CodeDeployDefault.LambdaAllAtOnce"
 ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 SUCCEEDED, FAILED, STOPPED = "Succeeded", "Failed", "Stopped"
 POLL_SECONDS = 10
@@ -65,6 +66,10 @@ class Target:
             alarms=tuple(resolve(name) for name in group["alarm_configuration"]["alarms"]),
             scalable_target=f"function:{resolve(alias['function_name'])}:{alias['name']}" if targets else None,
         )
+
+    def all_at_once(self) -> Target:
+        """The same release with CodeDeploy's all-at-once configuration (an emergency fix)."""
+        return replace(self, deployment_config=ALL_AT_ONCE)
 
 
 class _Literal:
@@ -225,6 +230,7 @@ class Release:
         return self.codedeploy.create_deployment(
             applicationName=self.target.application,
             deploymentGroupName=self.target.deployment_group,
+            deploymentConfigName=self.target.deployment_config,
             description=f"{self.target.alias}: {plan.current} -> {plan.target}",
             revision={
                 "revisionType": "AppSpecContent",
@@ -336,7 +342,14 @@ def minutes_to_full(deployment_config: str, custom: dict | None = None) -> float
     return 0.0
 
 
-def release(kind: str, *, apply_first: bool = True, out: Callable[[str], None] = print, capture: bool = False) -> int:
+def release(
+    kind: str,
+    *,
+    apply_first: bool = True,
+    all_at_once: bool = False,
+    out: Callable[[str], None] = print,
+    capture: bool = False,
+) -> int:
     """Apply ``kind`` (publishing a new version when the code or config changed), then release it."""
     stack = manifest.find(kind)
     if apply_first:
@@ -345,7 +358,10 @@ def release(kind: str, *, apply_first: bool = True, out: Callable[[str], None] =
     if not stack.resources("aws_codedeploy_app"):
         return _direct(stack, out)
     target = Target.of(stack)
-    custom = next(iter(stack.resources("aws_codedeploy_deployment_config").values()), None)
+    if all_at_once:  # an emergency fix: everything at once; the hook still runs and the alarms still roll back
+        target = target.all_at_once()
+        out(f"all at once: {ALL_AT_ONCE} instead of the group's configuration")
+    custom = None if all_at_once else next(iter(stack.resources("aws_codedeploy_deployment_config").values()), None)
     return Release(target, clients_for(stack), minutes_to_full(target.deployment_config, custom), out).run()
 
 
@@ -369,9 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", nargs="?", default="local", choices=("local", "dev", "prod"))
     parser.add_argument("--no-apply", action="store_true", help="release what is already published")
+    parser.add_argument(
+        "--all-at-once", action="store_true", help="emergency: shift all traffic at once (hook and alarms still apply)"
+    )
     args = parser.parse_args(argv)
     try:
-        return release(args.kind, apply_first=not args.no_apply)
+        return release(args.kind, apply_first=not args.no_apply, all_at_once=args.all_at_once)
     except StackError as error:
         print(error, file=sys.stderr)
         return 1

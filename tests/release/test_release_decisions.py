@@ -159,3 +159,21 @@ def test_how_long_each_configuration_takes(name, minutes):
 def test_plan_release_ignores_latest_and_picks_the_newest_number():
     assert plan_release("9", ["$LATEST", "9", "10"], [], TARGET) == Plan("9", "10")
     assert isinstance(plan_release("9", ["$LATEST"], [], TARGET), Done)
+
+
+def test_an_emergency_release_shifts_all_at_once_and_keeps_the_hook_and_the_alarms():
+    target = TARGET.all_at_once()
+    assert target.deployment_config == "CodeDeployDefault.LambdaAllAtOnce" and target.hook and target.alarms
+    code, _, clients = _run(
+        {
+            "list_deployments": [{"deployments": []}],
+            "create_deployment": [{"deploymentId": "d-NOW"}],
+            "get_deployment": [deployment("Succeeded")],
+        },
+        {"get_alias": [alias("7"), alias("8")], "list_versions_by_function": [VERSIONS]},
+        target=target,
+    )
+    assert code == 0
+    (created,) = clients["codedeploy"].calls["create_deployment"]
+    assert created["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
+    assert json.loads(created["revision"]["appSpecContent"]["content"])["Hooks"]
