@@ -120,7 +120,7 @@ archive: setup ## Print ENV's archived log lines: SINCE=1h, SOURCE=lambda/<funct
 down: ## Destroy the local stack, stop the emulator and the local API, remove what `up` made
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.devloop down || true; fi
 	$(MAKE) emulator-stop
-	rm -rf .state/*-local.tfstate* cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator \
+	rm -rf .state/*-local.tfstate* .state/*-local.applied-from cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator \
 	       $(CACHE)/local-api
 
 test: setup ## Every test: unit, synth, terraform, checkov and emulator
