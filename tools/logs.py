@@ -37,15 +37,14 @@ def log_groups(stack: Stack, apigateway=None) -> list[str]:
     """The names of the stack's log groups; a name holding the REST API's id is resolved through API Gateway."""
     names = []
     apis = {name: api["name"] for name, api in stack.resources("aws_api_gateway_rest_api").items()}
+    ids: dict[str, str] | None = None  # deployed REST API ids by name, listed once when first needed
     for group in stack.resources("aws_cloudwatch_log_group").values():
         name = group["name"]
         found = re.search(r"\$\{aws_api_gateway_rest_api\.([^.]+)\.id\}", name)
         if found and apigateway is not None:
-            ids = {
-                a["name"]: a["id"]
-                for page in apigateway.get_paginator("get_rest_apis").paginate()
-                for a in page["items"]
-            }
+            if ids is None:
+                pages = apigateway.get_paginator("get_rest_apis").paginate()
+                ids = {a["name"]: a["id"] for page in pages for a in page["items"]}
             api_id = ids.get(apis.get(found.group(1), ""))
             if api_id is None:
                 continue  # not deployed
@@ -82,13 +81,10 @@ def render(event: dict) -> str:
 def run(kind: str, *, since: str, pattern: str | None, group: str | None, follow: bool, out=print) -> int:
     stack = manifest.find(kind)
     clients = clients_for(stack)
-    groups = log_groups(stack, clients("apigateway"))
-    if group:
-        groups = [g for g in groups if group in g]
-        if not groups:
-            raise StackError(
-                f"--group={group!r} matches none of: {', '.join(log_groups(stack, clients('apigateway')))}"
-            )
+    every_group = log_groups(stack, clients("apigateway"))
+    groups = [g for g in every_group if group in g] if group else every_group
+    if not groups:
+        raise StackError(f"--group={group!r} matches none of: {', '.join(every_group)}")
     logs = clients("logs")
     start_ms = int((time.time() - parse_since(since)) * 1000)
     progress = lambda text: print(text, file=sys.stderr)  # noqa: E731

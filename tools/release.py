@@ -111,6 +111,18 @@ class Done:
     exit_code: int = 0
 
 
+def function_versions(lambda_, function_name: str) -> list[str]:
+    """Every version of a function, ``$LATEST`` included, as Lambda lists them."""
+    pages = lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=function_name)
+    return [v["Version"] for page in pages for v in page["Versions"]]
+
+
+def newest(versions: list[str]) -> str | None:
+    """The highest published version number (``$LATEST`` is not one), or None."""
+    published = sorted((v for v in versions if v.isdigit()), key=int)
+    return published[-1] if published else None
+
+
 def plan_release(alias_version: str, versions: list[str], active: list[str], target: Target) -> Plan | Done:
     """Whether to release: refused while another deployment runs, a no-op when there is no newer version."""
     if active:
@@ -119,10 +131,9 @@ def plan_release(alias_version: str, versions: list[str], active: list[str], tar
             f"it, or stop it (aws deploy stop-deployment --deployment-id {active[0]} --auto-rollback-enabled)",
             exit_code=2,
         )
-    published = sorted((v for v in versions if v.isdigit()), key=int)
-    if not published:
+    latest = newest(versions)
+    if latest is None:
         return Done(f"refused: {target.function_name} has no published version", exit_code=2)
-    latest = published[-1]
     if latest == alias_version:
         return Done(f"nothing to release: {target.alias} already serves version {latest}, the newest")
     return Plan(current=alias_version, target=latest)
@@ -215,8 +226,7 @@ class Release:
         return alias["FunctionVersion"], sum(weights.values())
 
     def versions(self) -> list[str]:
-        pages = self.lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=self.target.function_name)
-        return [v["Version"] for page in pages for v in page["Versions"]]
+        return function_versions(self.lambda_, self.target.function_name)
 
     def active_deployments(self) -> list[str]:
         return self.codedeploy.list_deployments(
@@ -372,12 +382,11 @@ def _direct(stack: Stack, out: Callable[[str], None]) -> int:
     name = resolve(alias["function_name"])
     lambda_ = clients_for(stack)("lambda")
     serving = lambda_.get_alias(FunctionName=name, Name=alias["name"])["FunctionVersion"]
-    pages = lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=name)
-    published = sorted((v["Version"] for page in pages for v in page["Versions"] if v["Version"].isdigit()), key=int)
-    if published and serving == published[-1]:
+    latest = newest(function_versions(lambda_, name))
+    if serving == latest:
         out(f"released: {alias['name']} serves version {serving}, the newest (strategy direct: the apply moved it)")
         return 0
-    out(f"{alias['name']} serves version {serving}, not the newest ({published[-1] if published else 'none'})")
+    out(f"{alias['name']} serves version {serving}, not the newest ({latest or 'none'})")
     return 1
 
 

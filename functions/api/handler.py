@@ -59,10 +59,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     # Bodies are JSON (no Content-Type means JSON, as API Gateway assumes); a form post of JSON text, curl -d's
     # default, would otherwise be parsed as form fields and fail validation with a confusing 422.
-    if size and _content_type(event) not in ("", JSON):
+    content_type = _content_type(event)
+    if size and content_type not in ("", JSON):
         return _refused(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            f"Content-Type {_content_type(event)!r} is not supported: send {JSON}",
+            f"Content-Type {content_type!r} is not supported: send {JSON}",
         )
     return app.resolve(event, context)
