@@ -19,6 +19,10 @@ export TF_CLI_CONFIG_FILE := $(CACHE)/terraform.rc
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CACHE)/jsii
 # jsii prints a banner on every run under Node 20 (end of life); the runtime still works with it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Every plan or apply starts the AWS provider 3-4 times, and each start builds the schemas of ~1,500 resource
+# types; at Go's default GOGC=100 a third of that CPU is garbage collection. 400 cuts a plan's CPU by ~30%
+# (docs/BENCHMARKS.md) for ~180 MiB more peak memory per provider process. Set GOGC to override.
+export GOGC ?= 400
 export PATH := $(CURDIR)/node_modules/.bin:$(CACHE)/pipenv/bin:$(PATH)
 
 PIPENV := $(CACHE)/pipenv/bin/pipenv
@@ -67,7 +71,7 @@ env: ## Print the exports under which the cdktf CLI and plain terraform work her
 	@echo 'export PATH="$(CURDIR)/node_modules/.bin:$(CACHE)/pipenv/bin:$$PATH"'
 	@echo 'export PIPENV_VENV_IN_PROJECT=1 PIPENV_VERBOSITY=-1 PIPENV_NOSPIN=1 CHECKPOINT_DISABLE=1'
 	@echo 'export TF_CLI_CONFIG_FILE="$(TF_CLI_CONFIG_FILE)" JSII_RUNTIME_PACKAGE_CACHE_ROOT="$(CACHE)/jsii"'
-	@echo 'export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20'
+	@echo 'export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 GOGC=$(GOGC)'
 
 synth: setup ## Synthesize every stack into cdktf.out/
 	$(SYNTH)

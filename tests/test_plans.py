@@ -2,6 +2,7 @@
 
 import pytest
 
+from tools import stackctl
 from tools.plans import summarize
 
 
@@ -45,3 +46,33 @@ def test_destroying_or_replacing_a_bucket_or_key_is_refused_by_address():
 def test_an_empty_plan_says_so(actions):
     summary = summarize({"resource_changes": [_change("aws_iam_role.r", actions)]}, "s")
     assert not summary.has_changes and "No changes" in summary.markdown()
+
+
+def test_the_drift_report_counts_resources_not_the_notes_inside_them():
+    # The shape of `terraform plan -no-color` after someone suspended versioning by hand.
+    text = """
+Note: Objects have changed outside of Terraform
+
+  # aws_s3_bucket_versioning.log_archive_versioning_63C6C76E has changed
+  ~ resource "aws_s3_bucket_versioning" "log_archive_versioning_63C6C76E" {
+        id                    = "serverless-app-local-logs-123456789012"
+        # (2 unchanged attributes hidden)
+    }
+
+Terraform will perform the following actions:
+
+  # aws_s3_bucket_versioning.log_archive_versioning_63C6C76E will be updated in-place
+  ~ resource "aws_s3_bucket_versioning" "log_archive_versioning_63C6C76E" {
+        # (2 unchanged attributes hidden)
+      ~ versioning_configuration {
+          ~ status     = "Suspended" -> "Enabled"
+            # (1 unchanged attribute hidden)
+        }
+    }
+
+  # aws_sns_topic_subscription.monitoring_email["ops@example.com"] must be replaced
+"""
+    assert stackctl.changed_resources(text) == [
+        "# aws_s3_bucket_versioning.log_archive_versioning_63C6C76E will be updated in-place",
+        '# aws_sns_topic_subscription.monitoring_email["ops@example.com"] must be replaced',
+    ]

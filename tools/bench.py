@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -163,16 +164,26 @@ def bench_emulator(work: Path) -> dict:
         started = time.perf_counter()
         stackctl.apply("local", capture=True)
         apply = time.perf_counter() - started
-        replans = []
+        # Wall and CPU (Terraform and its provider processes) of a no-op re-plan, at the Makefile's GOGC and at
+        # Go's default: what the setting buys on every plan and apply.
+        replans: dict[str, list[tuple[float, float]]] = {"400": [], "100": []}
         for _ in range(3):
-            started = time.perf_counter()
-            stackctl.plan("local", detailed_exitcode=True, capture=True)
-            replans.append(time.perf_counter() - started)
+            for gogc, runs in replans.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                started = time.perf_counter()
+                stackctl.plan("local", env={"GOGC": gogc}, detailed_exitcode=True, capture=True)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                runs.append((time.perf_counter() - started, cpu))
     finally:
         emulator.stop(port)
         os.environ.clear()
         os.environ.update(saved)
-    return {"bootstrap_apply": summary([bootstrap]), "local_apply": summary([apply]), "noop_replan": summary(replans)}
+    results = {"bootstrap_apply": summary([bootstrap]), "local_apply": summary([apply])}
+    for gogc, runs in replans.items():
+        results[f"noop_replan_gogc{gogc}"] = summary([wall for wall, _ in runs])
+        results[f"noop_replan_gogc{gogc}_cpu"] = summary([cpu for _, cpu in runs])
+    return results
 
 
 HANDLER_COLD = """
@@ -372,7 +383,10 @@ def render(results: dict) -> str:
     lines += [
         _row("emulator: bootstrap apply", e["bootstrap_apply"], "s"),
         _row("emulator: apply of `local`", e["local_apply"], "s"),
-        _row("emulator: no-op re-plan of `local`", e["noop_replan"], "s"),
+        _row("emulator: no-op re-plan of `local` (GOGC=400, the Makefile's)", e["noop_replan_gogc400"], "s"),
+        _row("the same, CPU of Terraform and its provider processes", e["noop_replan_gogc400_cpu"], "s"),
+        _row("emulator: no-op re-plan of `local` at Go's default GOGC=100", e["noop_replan_gogc100"], "s"),
+        _row("the same, CPU", e["noop_replan_gogc100_cpu"], "s"),
         _row(
             "handler cold import, Lambda environment (Powertools + X-Ray SDK)",
             h["cold_import_ms"],

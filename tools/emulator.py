@@ -32,10 +32,14 @@ def _pid_file(port: int) -> Path:
 
 def is_up(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=1) as response:
+        with urllib.request.urlopen(f"{url(port)}/moto-api/", timeout=1) as response:
             return response.status == 200
     except (OSError, urllib.error.URLError):
         return False
+
+
+def url(port: int) -> str:
+    return f"http://{HOST}:{port}"
 
 
 def start(port: int, timeout_seconds: float = 30.0) -> int:
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port or configured_port()
     if args.action == "start":
         pid = start(port)
-        print(f"emulator listening on http://{HOST}:{port} (pid {pid or 'not ours'})")
+        print(f"emulator listening on {url(port)} (pid {pid or 'not ours'})")
     elif args.action == "stop":
         print(f"emulator on port {port} " + ("stopped" if stop(port) else "was not running"))
     else:

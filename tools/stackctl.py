@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -164,11 +165,21 @@ def outputs(kind: str) -> dict[str, object]:
     return {name: value["value"] for name, value in json.loads(result.stdout).items()}
 
 
+# One header per resource in a plan's text, e.g. "# aws_s3_bucket_versioning.x will be updated in-place"; the other
+# lines that start with "#" are notes inside a resource ("# (2 unchanged attributes hidden)").
+RESOURCE_HEADER = re.compile(r"# ([\w.-]+(\[[^\]]+\])?) (will|must) be ")
+
+
+def changed_resources(plan_text: str) -> list[str]:
+    """The headers of the resources a plan's text changes, in order."""
+    return [line.strip() for line in plan_text.splitlines() if RESOURCE_HEADER.match(line.strip())]
+
+
 def drift(kind: str) -> int:
     """0 when what is deployed matches the state and code, 2 when it drifted (``-detailed-exitcode``)."""
     result = plan(kind, detailed_exitcode=True, capture=True)
     if result.returncode == 2:
-        changes = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("#")]
+        changes = changed_resources(result.stdout)
         print(f"DRIFT in {find(kind).name}: {len(changes)} resource(s) differ")
         print("\n".join(f"  {line}" for line in changes))
     else:

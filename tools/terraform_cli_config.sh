@@ -13,9 +13,14 @@ if [ -z "$mirror" ]; then
     if [ -n "$hit" ]; then mirror="${hit%/"$wanted"}"; break; fi
   done
 fi
-mkdir -p "$cache_dir/terraform-plugins"
 {
-  echo "plugin_cache_dir = \"$cache_dir/terraform-plugins\""
+  # A local mirror is already shared by every stack: init links each stack's provider to it. Terraform's plugin
+  # cache would only add a second link that every init re-creates, and that is not safe for concurrent inits.
+  # Downloading from the registry, the cache spares every stack its own copy of the ~700 MB provider.
+  if [ -z "$mirror" ]; then
+    mkdir -p "$cache_dir/terraform-plugins"
+    echo "plugin_cache_dir = \"$cache_dir/terraform-plugins\""
+  fi
   echo "disable_checkpoint = true"
   echo "provider_installation {"
   if [ -n "$mirror" ]; then

@@ -1,9 +1,16 @@
-"""One fresh emulator and one applied ``local`` stack for every emulator test (they run in one xdist group)."""
+"""Emulator tests in two xdist groups, each with its own fresh emulator and bootstrap (the remote-state bucket):
+
+- ``emulator``: one applied ``local`` stack shared by every test of the group (``deployed``); the tests that
+  change it (lock contention, drift and a release) run last, and the stack is destroyed at the end;
+- ``emulator-environments``: a re-plan of the bootstrap and plans of dev and prod, which need only the state
+  bucket (``state_bucket``). They run on the other worker, beside the first group's long serial chain.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +23,7 @@ from tools.processes import free_port
 HERE = Path(__file__).resolve().parent
 
 
-# Read-only checks first; the tests that change the deployed stack (lock contention, drift) last.
+# Read-only checks first; the tests that change the deployed stack (lock contention, drift and a release) last.
 ORDER = (
     "test_emulator_foundation",
     "test_emulator_log_archive",
@@ -25,17 +32,19 @@ ORDER = (
     "test_emulator_contract",
     "test_emulator_cdktf_cli",
     "test_emulator_plans",
-    "test_emulator_release",
     "test_emulator_state_contention",
-    "test_emulator_drift",
+    "test_emulator_release",
+    "test_emulator_environments",
 )
+GROUPS = {"test_emulator_environments": "emulator-environments"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if Path(str(item.fspath)).resolve().parent == HERE:
+        path = Path(str(item.fspath)).resolve()
+        if path.parent == HERE:
             item.add_marker(pytest.mark.emulator)
-            item.add_marker(pytest.mark.xdist_group("emulator"))
+            item.add_marker(pytest.mark.xdist_group(GROUPS.get(path.stem, "emulator")))
 
     def rank(item: pytest.Item) -> int:
         stem = Path(str(item.fspath)).stem
@@ -45,20 +54,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @dataclass(frozen=True)
-class Deployed:
-    """The applied local stack: its outputs, the bootstrap's outputs, and emulator clients."""
+class Bootstrapped:
+    """A fresh emulator with the bootstrap applied: the variables that point the tools at it, its outputs."""
 
     port: int
-    outputs: dict[str, object]
+    environ: dict[str, str]
     bootstrap: dict[str, object]
 
     def client(self, service: str):
-        return aws.emulator_client(service)
+        return aws.emulator_client(service, emulator.url(self.port))
 
 
-@pytest.fixture(scope="session")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    work = tmp_path_factory.mktemp("emulator")
+@dataclass(frozen=True)
+class Deployed(Bootstrapped):
+    """The applied local stack: its outputs too."""
+
+    outputs: dict[str, object]
+
+
+@contextmanager
+def _pointed_at(environ: dict[str, str]) -> Iterator[None]:
+    """Set ``environ`` in this process, then put back exactly what was there."""
+    saved = {name: os.environ.get(name) for name in environ}
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _bootstrapped(work: Path) -> Iterator[Bootstrapped]:
+    """A fresh emulator, the app synthesized for it into ``work``, and the bootstrap stack applied to it."""
     port = free_port()
     environ = {
         "EMULATOR_PORT": str(port),
@@ -70,21 +101,44 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         "ALARM_EMAILS_PROD": "alarms@example.com",
         "LOCAL_API_PORT": str(free_port()),
     }
-    saved = dict(os.environ)
-    os.environ.update(environ)
     emulator.start(port)
     try:
-        synthesize(work / "cdktf.out", environ)
-        stackctl.apply("bootstrap", capture=True)
-        stackctl.apply("local", capture=True)
-        yield Deployed(port, stackctl.outputs("local"), stackctl.outputs("bootstrap"))
-        # Part of the contract: the local stack destroys cleanly (a failure here is reported as an error).
-        stackctl.destroy("local", capture=True)
-        assert not aws.emulator_client("lambda").list_functions()["Functions"]
+        with _pointed_at(environ):
+            synthesize(work / "cdktf.out", environ)
+            stackctl.apply("bootstrap", capture=True)
+            outputs = stackctl.outputs("bootstrap")
+        yield Bootstrapped(port, environ, outputs)
     finally:
         emulator.stop(port)
-        os.environ.clear()
-        os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    with _bootstrapped(tmp_path_factory.mktemp("emulator")) as base:
+        with _pointed_at(base.environ):
+            stackctl.apply("local", capture=True)
+            outputs = stackctl.outputs("local")
+        yield Deployed(base.port, base.environ, base.bootstrap, outputs)
+        with _pointed_at(base.environ):
+            # Part of the contract: the local stack destroys cleanly (a failure here is reported as an error).
+            stackctl.destroy("local", capture=True)
+            assert not aws.emulator_client("lambda").list_functions()["Functions"]
+
+
+@pytest.fixture(scope="module")
+def state_bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrapped]:
+    """The bootstrap alone, on an emulator of its own: the remote-state bucket dev's and prod's plans use."""
+    with _bootstrapped(tmp_path_factory.mktemp("environments")) as base:
+        yield base
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pointed_at_the_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    """While a module of this folder runs, the tools point at its group's emulator; then the worker's other tests
+    get their environment back (xdist may run them on the same worker, after these)."""
+    fixture = "state_bucket" if Path(request.module.__file__).stem in GROUPS else "deployed"
+    with _pointed_at(request.getfixturevalue(fixture).environ):
+        yield
 
 
 @pytest.fixture

@@ -1,17 +1,15 @@
 """The cdktf CLI path a CDKTF team expects: under `make env`'s exports, `cdktf diff` of the applied local stack
-synthesizes with the same app (cdktf.json runs main.py) and finds nothing to change."""
+synthesizes with the same app (cdktf.json runs main.py) and finds nothing to change. It is also the proof that
+re-applying the local stack is a no-op: its plan is Terraform's, against the state the first apply wrote."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 
-import pytest
-
 from tools import manifest
 
 
-@pytest.mark.slow
 def test_cdktf_diff_after_apply_shows_no_changes(deployed):
     assert (manifest.PROJECT_DIR / "node_modules" / ".bin" / "cdktf").exists(), "installed by `make setup`"
     # Exactly what the README says to type.

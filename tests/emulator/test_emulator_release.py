@@ -1,6 +1,8 @@
-"""A release on the emulator (strategy ``direct``: the emulator cannot delete CodeDeploy resources): a changed
-function publishes a new version, the apply moves the alias to it, `make release` says so, and a plan right
-after shows no change. The CodeDeploy path (dev, prod) is tested with recorded responses in tests/release/."""
+"""A day of operations on the emulator, in the order a team meets it: someone suspends the archive's versioning by
+hand; `make drift` reports exactly that; `make release` of a new function version (strategy ``direct``: the
+emulator cannot delete CodeDeploy resources) repairs it with the same apply that publishes the version and moves
+the alias; and `make drift` then finds nothing, so neither the release nor the repair leaves a perpetual diff.
+The CodeDeploy path (dev, prod) is tested with recorded responses in tests/release/."""
 
 from __future__ import annotations
 
@@ -8,9 +10,20 @@ from dataclasses import replace
 
 from tools import aws, release, stackctl
 
+STATE_KEY = "serverless-app-local/terraform.tfstate"
 
-def test_a_release_moves_the_alias_to_the_new_version_and_a_plan_after_it_is_clean(deployed, changed_synth):
-    lambda_ = aws.emulator_client("lambda")
+
+def test_drift_is_reported_and_the_next_release_repairs_it_and_moves_the_alias(
+    deployed, changed_synth, capsys, record_property
+):
+    s3, lambda_ = deployed.client("s3"), deployed.client("lambda")
+    bucket = deployed.outputs["log_bucket_name"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert stackctl.drift("local") == 2
+    report = capsys.readouterr().out
+    assert "DRIFT in serverless-app-local: 1 resource(s) differ" in report
+    assert "aws_s3_bucket_versioning.log_archive_versioning" in report
+
     before = lambda_.get_alias(FunctionName="serverless-app-local-api", Name="live")["FunctionVersion"]
     changed_synth("local", lambda c: replace(c, function=replace(c.function, version="1.0.1")))
     lines: list[str] = []
@@ -19,5 +32,15 @@ def test_a_release_moves_the_alias_to_the_new_version_and_a_plan_after_it_is_cle
     assert int(after) > int(before)
     assert lines[-1] == f"released: live serves version {after}, the newest (strategy direct: the apply moved it)"
     assert not aws.emulator_client("codedeploy").list_applications()["applications"]
-    plan = stackctl.plan("local", detailed_exitcode=True, capture=True)
-    assert plan.returncode == 0, plan.stdout
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+
+    assert stackctl.drift("local") == 0
+    assert "no drift in serverless-app-local" in capsys.readouterr().out
+    record_property("summary", "drift: suspended versioning reported (exit 2), repaired by a release, then exit 0")
+
+
+def test_the_state_bucket_keeps_the_state_from_before_the_release(deployed):
+    s3 = deployed.client("s3")
+    versions = s3.list_object_versions(Bucket=deployed.bootstrap["state_bucket_name"], Prefix=STATE_KEY)["Versions"]
+    state_versions = [v for v in versions if v["Key"] == STATE_KEY]
+    assert len(state_versions) >= 2, "the state from before the release must remain, for rollback"
