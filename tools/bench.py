@@ -410,8 +410,8 @@ def render(results: dict) -> str:
         _row("handler process peak RSS", h["peak_rss_mib"], "MiB"),
         *_details(results),
         "",
-        "The project's synth is `make synth`'s command (`python -O main.py`): `tools/fast_import.py` imports only the "
-        "provider bindings the stacks use and preloads `tools/fast_import.cjs` into the jsii runtime so that node "
+        "The project's synth is `make synth`'s command (`python -O main.py`): `synth/fast_import.py` imports only the "
+        "provider bindings the stacks use and preloads `synth/fast_import.cjs` into the jsii runtime so that node "
         "loads only their JavaScript. The naive synth is the same app with both off (`BASELINE_EAGER_IMPORT=1 "
         "python main.py`); its output is byte-identical (`tests/test_fast_import.py`). Both synths are timed after "
         "one warm-up run (jsii package cache, bytecode).",

@@ -1,9 +1,12 @@
 """Emulator tests in two xdist groups, each with its own fresh emulator and bootstrap (the remote-state bucket):
 
 - ``emulator``: one applied ``local`` stack shared by every test of the group (``deployed``); the tests that
-  change it (lock contention, drift and a release) run last, and the stack is destroyed at the end;
+  change it (lock contention, drift and a release) run last, and the last one destroys it;
 - ``emulator-environments``: a re-plan of the bootstrap and plans of dev and prod, which need only the state
-  bucket (``state_bucket``). They run on the other worker, beside the first group's long serial chain.
+  bucket (``state_bucket``). They run on the other worker, beside the first group's long serial chain
+  (``--dist loadgroup`` hands out the largest groups first: both start at once, one per worker).
+
+While a module of this folder runs, the tools point at its group's emulator; other tests never see it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ ORDER = (
     "test_emulator_plans",
     "test_emulator_state_contention",
     "test_emulator_release",
+    "test_emulator_destroy",
     "test_emulator_environments",
 )
 GROUPS = {"test_emulator_environments": "emulator-environments"}
@@ -118,11 +122,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         with _pointed_at(base.environ):
             stackctl.apply("local", capture=True)
             outputs = stackctl.outputs("local")
+        # Destroying it is a test of its own, the group's last (test_emulator_destroy.py).
         yield Deployed(base.port, base.environ, base.bootstrap, outputs)
-        with _pointed_at(base.environ):
-            # Part of the contract: the local stack destroys cleanly (a failure here is reported as an error).
-            stackctl.destroy("local", capture=True)
-            assert not aws.emulator_client("lambda").list_functions()["Functions"]
 
 
 @pytest.fixture(scope="module")
