@@ -17,8 +17,8 @@ from modules.validation import Checks, fail
 
 @dataclass(frozen=True)
 class EncryptionKeyConfig:
-    """The stack's customer-managed key; rotation is always on, and its key policy names each principal that may
-    use it (added by the constructs that use it, through the ``grant_*`` methods)."""
+    """The stack's customer-managed key; its key policy names each principal that may use it (added by the
+    constructs that use it, through the ``grant_*`` methods)."""
 
     alias: str
     """Alias name without the ``alias/`` prefix (1-250 of A-Z, a-z, 0-9, '/', '_', '-'; not ``aws/...``)."""
@@ -26,6 +26,9 @@ class EncryptionKeyConfig:
     """Days a scheduled deletion can still be cancelled (7..30, AWS's range; default 30)."""
     prevent_destroy: bool = True
     """Terraform refuses any plan that would delete the key (default on)."""
+    enable_key_rotation: bool = True
+    """Rotate the key material every year (default on; only the emulator environment turns it off, see
+    ``stacks/environments.py``; the synth policy and checkov refuse it anywhere else)."""
 
     def __post_init__(self) -> None:
         checks = Checks("encryption_key")
@@ -37,6 +40,7 @@ class EncryptionKeyConfig:
         )
         checks.int_range("deletion_window_in_days", self.deletion_window_in_days, 7, 30, "days")
         checks.type("prevent_destroy", self.prevent_destroy, bool)
+        checks.type("enable_key_rotation", self.enable_key_rotation, bool)
         checks.done()
 
 
@@ -70,7 +74,7 @@ class EncryptionKey(Construct):
             self,
             "key",
             description=f"Encrypts {config.alias} data at rest",
-            enable_key_rotation=True,
+            enable_key_rotation=config.enable_key_rotation,
             deletion_window_in_days=config.deletion_window_in_days,
             policy=document(self._statements),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=config.prevent_destroy),

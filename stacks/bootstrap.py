@@ -34,7 +34,11 @@ class BootstrapStack(TerraformStack):
         self.key = EncryptionKey(
             self,
             "state_key",
-            config=EncryptionKeyConfig(alias=environment.state.kms_key_alias.removeprefix("alias/")),
+            config=EncryptionKeyConfig(
+                alias=environment.state.kms_key_alias.removeprefix("alias/"),
+                # As the environment's own key (off only on the emulator, see environments.py).
+                enable_key_rotation=environment.encryption_key.enable_key_rotation,
+            ),
             account=self.account,
         )
         self.state_bucket = SecureBucket(

@@ -102,6 +102,7 @@ def check(tf: dict, exemptions: frozenset[str] = frozenset()) -> list[Violation]
             tls_on_objects="tls-deny-on-objects" not in exemptions,
             lifecycle="lifecycle-rules" not in exemptions,
         ),
+        *_keys(resources, rotation="key-rotation" not in exemptions),
         *_name_lengths(resources),
         *_functions(resources, dead_letters="dead-letter-queue" not in exemptions),
         *_log_groups(resources),
@@ -174,6 +175,14 @@ def _buckets(resources: dict, tls_on_objects: bool, lifecycle: bool) -> Iterator
         arn = f"${{aws_s3_bucket.{name}.arn}}"
         if not any(_denies_insecure_transport(p.get("policy"), arn, tls_on_objects) for p in attached(policies)):
             yield Violation(path, "S3 bucket without a policy denying non-TLS requests to the bucket and its objects")
+
+
+def _keys(resources: dict, rotation: bool) -> Iterator[Violation]:
+    for name, key in _each(resources, "aws_kms_key"):
+        if rotation and key.get("enable_key_rotation") is not True:
+            yield Violation(
+                _path(key, f"aws_kms_key.{name}"), "KMS key without automatic rotation (enable_key_rotation)"
+            )
 
 
 def _longest(value: str) -> int:

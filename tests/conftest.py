@@ -49,6 +49,23 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     fast_import.settle()
 
 
+# The emulator chain (one xdist group, tests/emulator/conftest.py) is the run's longest serial path. The worker it goes
+# to keeps its priority; every other worker lowers its own, once, at its first test (its Terraform, checkov and synth
+# processes inherit it), so that their work fills the CPU the chain leaves idle rather than slowing the chain down.
+CHAIN_GROUP = "emulator"
+LOWER_PRIORITY_BY = 10
+_decided: list[bool] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _decided:
+        return
+    _decided.append(True)
+    group = item.get_closest_marker("xdist_group")
+    if os.environ.get("PYTEST_XDIST_WORKER") and not (group and group.args == (CHAIN_GROUP,)):
+        os.nice(LOWER_PRIORITY_BY)
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return synthesize(tmp_path_factory.mktemp("synth") / "cdktf.out")

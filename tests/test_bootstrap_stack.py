@@ -47,9 +47,13 @@ def test_state_bucket_is_versioned_encrypted_private_and_protected(bootstrap):
     )
 
 
-def test_state_key_rotates(bootstrap):
-    key = one(bootstrap, "aws_kms_key")
+def test_state_key_rotates_on_a_real_account_and_is_never_destroyed(bootstrap, prod_bootstrap):
+    key = one(prod_bootstrap, "aws_kms_key")
     assert key["enable_key_rotation"] is True
+    assert key["lifecycle"]["prevent_destroy"] is True
+    # The default bootstrap targets the emulator, whose keys do not rotate (as the local stack's, see test_policy).
+    key = one(bootstrap, "aws_kms_key")
+    assert key["enable_key_rotation"] is False
     assert key["lifecycle"]["prevent_destroy"] is True
 
 

@@ -6,8 +6,10 @@ from stack_helpers import one, ref, resources, statements
 from modules.encryption_key import EncryptionKeyConfig
 
 
-def test_key_rotates_with_the_configured_window(prod, dev):
+def test_key_rotates_with_the_configured_window(prod, dev, local):
     assert one(prod, "aws_kms_key")["enable_key_rotation"] is True
+    assert one(dev, "aws_kms_key")["enable_key_rotation"] is True
+    assert one(local, "aws_kms_key")["enable_key_rotation"] is False  # the emulator never rotates (policy exemption)
     assert one(prod, "aws_kms_key")["deletion_window_in_days"] == 30
     assert one(prod, "aws_kms_key")["lifecycle"]["prevent_destroy"] is True
     assert one(dev, "aws_kms_key")["deletion_window_in_days"] == 7

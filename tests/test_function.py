@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -90,20 +91,18 @@ def test_source_code_hash_is_the_sha256_of_the_zip_it_ships(synth, prod):
 
 @pytest.mark.slow  # two pip installs for the Lambda platform
 def test_bundle_is_reproducible_and_built_for_the_lambda_platform(tmp_path):
-    first = bundle.build(
-        FUNCTIONS / "api",
-        FUNCTIONS / "requirements.txt",
-        python_version="3.12",
-        architecture="arm64",
-        cache_dir=tmp_path / "a",
-    )
-    second = bundle.build(
-        FUNCTIONS / "api",
-        FUNCTIONS / "requirements.txt",
-        python_version="3.12",
-        architecture="arm64",
-        cache_dir=tmp_path / "b",
-    )
+    def build(cache: str) -> bundle.Bundle:
+        return bundle.build(
+            FUNCTIONS / "api",
+            FUNCTIONS / "requirements.txt",
+            python_version="3.12",
+            architecture="arm64",
+            cache_dir=tmp_path / cache,
+        )
+
+    # Two independent builds (each its own pip install), side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(build, ["a", "b"])
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.sha256_base64 == second.sha256_base64
     with zipfile.ZipFile(first.path) as archive:

@@ -1,8 +1,10 @@
 """The plan summary: counts, addresses, drift, and the refusal to destroy or replace what holds data."""
 
+import subprocess
+
 import pytest
 
-from tools import stackctl
+from tools import plans, stackctl
 from tools.plans import summarize
 
 
@@ -76,3 +78,45 @@ Terraform will perform the following actions:
         "# aws_s3_bucket_versioning.log_archive_versioning_63C6C76E will be updated in-place",
         '# aws_sns_topic_subscription.monitoring_email["ops@example.com"] must be replaced',
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        # The emulator: 30 resources at a time, and a destroy that deletes what the state lists without reading it.
+        (
+            "local",
+            {
+                "plan": ["-parallelism=30"],
+                "saved": ["-parallelism=30"],
+                "apply": ["-parallelism=30"],
+                "destroy": ["-parallelism=30", "-refresh=false"],
+            },
+        ),
+        # A real account: Terraform's defaults (10 at a time, under the services' throttles; destroy refreshes).
+        ("prod", {"plan": [], "saved": [], "apply": [], "destroy": []}),
+    ],
+)
+def test_terraform_runs_faster_only_against_the_emulator(synth, monkeypatch, tmp_path, kind, expected):
+    monkeypatch.setenv("CDKTF_OUTDIR", str(synth.outdir))
+    monkeypatch.setattr(stackctl, "init", lambda *args, **kwargs: None)
+    calls: list[tuple[str, ...]] = []
+
+    def terraform(stack, *args, **kwargs):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, stdout="")
+
+    monkeypatch.setattr(stackctl, "terraform", terraform)
+    stackctl.plan(kind)
+    stackctl.apply(kind)
+    stackctl.destroy(kind)
+    saved = plans.PlanFiles(tmp_path / "p.tfplan", tmp_path / "p.json", tmp_path / "p.md")
+    monkeypatch.setattr(plans, "files_for", lambda stack, out=None: saved)
+    with pytest.raises(stackctl.StackError, match="terraform show"):  # no plan was written: only its options count
+        stackctl.saved_plan(kind)
+    plan, apply, destroy, saved = calls
+    tuning = {"-parallelism=30", "-refresh=false"}
+    assert [a for a in plan if a in tuning] == expected["plan"]
+    assert [a for a in apply if a in tuning] == expected["apply"]
+    assert [a for a in destroy if a in tuning] == expected["destroy"]
+    assert [a for a in saved if a in tuning] == expected["saved"]

@@ -11,8 +11,9 @@ from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 
 from modules.account import AccountContext
 from modules.aws_provider import ProviderConfig, RegionLockedProvider
+from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
-from stacks import policy
+from stacks import environments, policy
 
 TAGS = {"Project": "p"}
 
@@ -31,11 +32,16 @@ def _violations(stack: TerraformStack, exemptions=frozenset()) -> list[str]:
 def test_our_stacks_have_no_violations(synth, record_property):
     for name, tf in synth.stacks.items():
         emulator = name.endswith(("-local", "-bootstrap"))
-        exempt = frozenset({"tls-deny-on-objects", "lifecycle-rules", "dead-letter-queue"}) if emulator else frozenset()
+        exempt = (
+            frozenset({"tls-deny-on-objects", "lifecycle-rules", "dead-letter-queue", "key-rotation"})
+            if emulator
+            else frozenset()
+        )
         assert policy.check(tf, exempt) == [], name
     record_property(
         "summary",
-        f"synth policy: 0 violations in {len(synth.stacks)} stacks (rules: buckets, log groups, IAM wildcards, region)",
+        f"synth policy: 0 violations in {len(synth.stacks)} stacks "
+        "(rules: buckets, keys, log groups, IAM wildcards, region)",
     )
 
 
@@ -65,6 +71,29 @@ def test_tls_deny_on_the_bucket_arn_only_fails_unless_exempt():
     )
     assert any("non-TLS" in v for v in _violations(stack))
     assert not any("non-TLS" in v for v in _violations(stack, frozenset({"tls-deny-on-objects"})))
+
+
+def test_a_key_without_rotation_fails_unless_exempt():
+    _, stack = _stack()
+    EncryptionKey(
+        stack,
+        "key",
+        config=EncryptionKeyConfig(alias="static", enable_key_rotation=False),
+        account=AccountContext(stack, "acct"),
+    )
+    assert _violations(stack) == ["broken/key/key: KMS key without automatic rotation (enable_key_rotation)"]
+    assert _violations(stack, frozenset({"key-rotation"})) == []
+
+
+def test_the_emulator_says_which_rules_it_is_exempt_from():
+    local = environments.load({})["local"]
+    assert set(local.policy_exemptions) == {
+        "tls-deny-on-objects",
+        "dead-letter-queue",
+        "key-rotation",
+        "lifecycle-rules",
+    }
+    assert all(environments.load({})[name].policy_exemptions == {} for name in ("dev", "prod"))
 
 
 def test_log_group_without_retention_kms_or_subscription_fails():

@@ -1,20 +1,25 @@
-"""Emulator tests in two xdist groups, each with its own fresh emulator and bootstrap (the remote-state bucket):
+"""Emulator tests: one emulator with the bootstrap applied (the remote-state bucket and its key) for the whole run,
+shared by every xdist worker, and on it:
 
-- ``emulator``: one applied ``local`` stack shared by every test of the group (``deployed``); the tests that
-  change it (lock contention, drift and a release) run last, and the last one destroys it;
-- ``emulator-environments``: a re-plan of the bootstrap and plans of dev and prod, which need only the state
-  bucket (``state_bucket``). They run on the other worker, beside the first group's long serial chain
-  (``--dist loadgroup`` hands out the largest groups first: both start at once, one per worker).
+- the ``emulator`` group, one worker's serial chain: the ``local`` stack applied once (``deployed``) and shared by
+  its tests; the ones that change it (lock contention, drift and a release) run last, and the last destroys it;
+- the tests that need only the state bucket (``bootstrapped``): `cdktf diff` of the bootstrap, plans of dev and
+  prod. They are not grouped: they queue behind the unit tests and run on whichever worker is free, beside the chain.
 
-While a module of this folder runs, the tools point at its group's emulator; other tests never see it.
+The first worker that needs the emulator starts it and applies the bootstrap under a file lock; the others read
+where it is. Its creator stops it once no other worker uses it. While a module of this folder runs, the tools point
+at it; other tests never see it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -25,41 +30,50 @@ from tools.processes import free_port
 
 HERE = Path(__file__).resolve().parent
 
-
-# Read-only checks first; the tests that change the deployed stack (lock contention, drift and a release) last.
-ORDER = (
+# The chain on the applied stack, in order: read-only checks first; the tests that change the deployed stack
+# (lock contention, drift and a release) last, and its destroy at the very end.
+CHAIN = (
     "test_emulator_foundation",
     "test_emulator_log_archive",
     "test_emulator_monitoring",
     "test_emulator_local_api",
     "test_emulator_contract",
-    "test_emulator_cdktf_cli",
     "test_emulator_plans",
     "test_emulator_state_contention",
     "test_emulator_release",
     "test_emulator_destroy",
-    "test_emulator_environments",
 )
-GROUPS = {"test_emulator_environments": "emulator-environments"}
+# Need only the bootstrap; each test runs alone, on any worker.
+ON_THE_STATE_BUCKET = ("test_emulator_cdktf_cli", "test_emulator_environments")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        stem = Path(str(item.fspath)).resolve()
+        if stem.parent != HERE:
+            continue
+        item.add_marker(pytest.mark.emulator)
+        if stem.stem in CHAIN:
+            item.add_marker(pytest.mark.xdist_group("emulator"))
+        elif stem.stem not in ON_THE_STATE_BUCKET:
+            raise pytest.UsageError(f"{stem.name}: add it to CHAIN or ON_THE_STATE_BUCKET in {__file__}")
+
+    # The order xdist hands tests out in (the chain's group goes first, as the largest): the heavy tests of the
+    # rest (Terraform, checkov, subprocess synths), then the state-bucket tests (by then the bootstrap is long
+    # applied), then the quick ones, so that the last tests a worker picks up are short and both finish together.
+    def rank(item: pytest.Item) -> tuple[int, int]:
         path = Path(str(item.fspath)).resolve()
         if path.parent == HERE:
-            item.add_marker(pytest.mark.emulator)
-            item.add_marker(pytest.mark.xdist_group(GROUPS.get(path.stem, "emulator")))
-
-    def rank(item: pytest.Item) -> int:
-        stem = Path(str(item.fspath)).stem
-        return ORDER.index(stem) if stem in ORDER else -1
+            return (0, CHAIN.index(path.stem)) if path.stem in CHAIN else (2, 0)
+        heavy = any(item.get_closest_marker(name) for name in ("terraform", "checkov", "slow"))
+        return (1, 0) if heavy else (3, 0)
 
     items.sort(key=rank)
 
 
 @dataclass(frozen=True)
 class Bootstrapped:
-    """A fresh emulator with the bootstrap applied: the variables that point the tools at it, its outputs."""
+    """The run's emulator with the bootstrap applied: the variables that point the tools at it, its outputs."""
 
     port: int
     environ: dict[str, str]
@@ -91,8 +105,7 @@ def _pointed_at(environ: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-@contextmanager
-def _bootstrapped(work: Path) -> Iterator[Bootstrapped]:
+def _start_and_bootstrap(work: Path) -> Bootstrapped:
     """A fresh emulator, the app synthesized for it into ``work``, and the bootstrap stack applied to it."""
     port = free_port()
     environ = {
@@ -111,33 +124,70 @@ def _bootstrapped(work: Path) -> Iterator[Bootstrapped]:
             synthesize(work / "cdktf.out", environ)
             stackctl.apply("bootstrap", capture=True)
             outputs = stackctl.outputs("bootstrap")
-        yield Bootstrapped(port, environ, outputs)
-    finally:
+    except BaseException:
         emulator.stop(port)
+        raise
+    return Bootstrapped(port, environ, outputs)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# How long the worker that started the emulator waits, at its end, for the other workers' last emulator tests.
+USERS_TIMEOUT_SECONDS = 900
 
 
 @pytest.fixture(scope="session")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    with _bootstrapped(tmp_path_factory.mktemp("emulator")) as base:
-        with _pointed_at(base.environ):
-            stackctl.apply("local", capture=True)
-            outputs = stackctl.outputs("local")
-        # Destroying it is a test of its own, the group's last (test_emulator_destroy.py).
-        yield Deployed(base.port, base.environ, base.bootstrap, outputs)
-
-
-@pytest.fixture(scope="module")
-def state_bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bootstrapped]:
-    """The bootstrap alone, on an emulator of its own: the remote-state bucket dev's and prod's plans use."""
-    with _bootstrapped(tmp_path_factory.mktemp("environments")) as base:
+def bootstrapped(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Bootstrapped]:
+    """The run's one emulator with the bootstrap applied, started by whichever worker asks first."""
+    if worker_id == "master":  # not distributed: this process is the only user
+        base = _start_and_bootstrap(tmp_path_factory.mktemp("emulator"))
         yield base
+        emulator.stop(base.port)
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # one directory per run, common to its workers
+    record, users = shared / "emulator.json", shared / "emulator-users"
+    with _locked(shared / "emulator.lock"):
+        created = not record.exists()
+        if created:
+            (shared / "emulator").mkdir(exist_ok=True)
+            base = _start_and_bootstrap(shared / "emulator")
+            record.write_text(json.dumps(asdict(base)))
+        else:
+            base = Bootstrapped(**json.loads(record.read_text()))
+        users.mkdir(exist_ok=True)
+        (users / worker_id).touch()
+    yield base
+    (users / worker_id).unlink()
+    if created:
+        deadline = time.monotonic() + USERS_TIMEOUT_SECONDS
+        while any(users.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        emulator.stop(base.port)
+
+
+@pytest.fixture(scope="session")
+def deployed(bootstrapped: Bootstrapped) -> Deployed:
+    """The local stack applied to the run's emulator, once; its destroy is a test of its own, the chain's last
+    (test_emulator_destroy.py)."""
+    with _pointed_at(bootstrapped.environ):
+        stackctl.apply("local", capture=True)
+        outputs = stackctl.outputs("local")
+    return Deployed(bootstrapped.port, bootstrapped.environ, bootstrapped.bootstrap, outputs)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _pointed_at_the_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """While a module of this folder runs, the tools point at its group's emulator; then the worker's other tests
-    get their environment back (xdist may run them on the same worker, after these)."""
-    fixture = "state_bucket" if Path(request.module.__file__).stem in GROUPS else "deployed"
+    """While a module of this folder runs, the tools point at the run's emulator; then the worker's other tests get
+    their environment back (xdist may run them on the same worker, after these)."""
+    fixture = "bootstrapped" if Path(request.module.__file__).stem in ON_THE_STATE_BUCKET else "deployed"
     with _pointed_at(request.getfixturevalue(fixture).environ):
         yield
 

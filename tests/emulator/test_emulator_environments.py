@@ -1,6 +1,6 @@
-"""The bootstrap alone on an emulator: a re-plan finds nothing to change; dev and prod, whose state it keeps,
-plan every resource with the real provider; and prod without an alarm subscriber refuses to plan (a precondition
-Terraform evaluates at plan time, whichever tool runs the plan)."""
+"""On the run's state bucket: dev and prod, whose state it keeps, plan every resource with the real provider; and
+prod without an alarm subscriber refuses to plan (a precondition Terraform evaluates at plan time, whichever tool
+runs the plan). A re-plan of the bootstrap itself is test_emulator_cdktf_cli.py's."""
 
 from __future__ import annotations
 
@@ -12,22 +12,17 @@ from tools import aws, manifest, stackctl
 from tools.manifest import StackError
 
 
-def test_reapplying_the_bootstrap_stack_changes_nothing(state_bucket):
-    result = stackctl.plan("bootstrap", detailed_exitcode=True, capture=True)
-    assert result.returncode == 0, result.stdout
-
-
 @pytest.mark.parametrize("environment", ["dev", "prod"])
-def test_a_first_plan_adds_everything_with_its_state_in_the_bootstrap_bucket(state_bucket, environment):
+def test_a_first_plan_adds_everything_with_its_state_in_the_bootstrap_bucket(bootstrapped, environment):
     # The backend's lock file goes to that bucket: the plan fails unless the bucket exists.
     backend = manifest.find(environment).tf["terraform"]["backend"]["s3"]
-    assert backend["bucket"] == state_bucket.bootstrap["state_bucket_name"]
+    assert backend["bucket"] == bootstrapped.bootstrap["state_bucket_name"]
     result = stackctl.plan(environment, env=aws.emulator_environment(), detailed_exitcode=True, capture=True)
     assert result.returncode == 2, result.stdout  # a plan with changes: nothing of it exists yet
     assert "Plan: " in result.stdout and " to add, 0 to change, 0 to destroy" in result.stdout
 
 
-def test_prod_without_an_alarm_subscriber_refuses_to_plan(state_bucket, changed_synth):
+def test_prod_without_an_alarm_subscriber_refuses_to_plan(bootstrapped, changed_synth):
     changed_synth("prod", lambda c: replace(c, monitoring=replace(c.monitoring, alarm_emails=())))
     with pytest.raises(StackError) as refused:
         stackctl.plan("prod", env=aws.emulator_environment(), capture=True)

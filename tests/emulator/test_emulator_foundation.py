@@ -1,6 +1,6 @@
 """Bootstrap + apply of the local stack on a fresh emulator: remote state written and encrypted, outputs right.
-A re-plan of the local stack is the cdktf CLI's (test_emulator_cdktf_cli.py); the bootstrap's is in
-test_emulator_environments.py."""
+That a re-plan of the local stack changes nothing is test_emulator_release.py's drift report (it names the one
+resource changed by hand, and nothing else); the bootstrap's is the cdktf CLI's (test_emulator_cdktf_cli.py)."""
 
 import json
 
