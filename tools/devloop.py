@@ -108,9 +108,22 @@ def up() -> None:
     print(steps.summary())
 
 
+def _runner_identity(values: dict[str, object]) -> str:
+    """What the local API reads when it starts: the synthesized stack, the emulator process, the deployed API."""
+    stack = manifest.find("local")
+    emulator_pid = emulator.pid_file(emulator.configured_port())
+    parts = [
+        (stack.directory / "cdk.tf.json").read_bytes(),
+        emulator_pid.read_bytes() if emulator_pid.exists() else b"",
+        str(values["api_url"]).encode(),
+        str(values["api_key_id"]).encode(),
+    ]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
 def _call_local_api(values: dict[str, object]) -> list[str]:
     port = int(os.environ.get("LOCAL_API_PORT", local_api.DEFAULT_PORT))
-    url = local_api.start_background(port)
+    url = local_api.start_background(port, identity=_runner_identity(values))
     key = str(values["api_key_value"])
     request = urllib.request.Request(
         f"{url}/events",

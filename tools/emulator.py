@@ -26,7 +26,7 @@ def configured_port() -> int:
     return urlsplit(manifest.emulator_endpoint()).port or 80
 
 
-def _pid_file(port: int) -> Path:
+def pid_file(port: int) -> Path:
     return STATE_DIR / f"moto-{port}.pid"
 
 
@@ -45,8 +45,8 @@ def url(port: int) -> str:
 def start(port: int, timeout_seconds: float = 30.0) -> int:
     """Start the emulator unless one already answers on ``port``; return its pid (0 if not ours)."""
     if is_up(port):
-        pid_file = _pid_file(port)
-        return int(pid_file.read_text()) if pid_file.exists() else 0
+        ours = pid_file(port)
+        return int(ours.read_text()) if ours.exists() else 0
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     log = open(STATE_DIR / f"moto-{port}.log", "ab")  # noqa: SIM115 - handed to the child process
     server = Path(sys.executable).with_name("moto_server")
@@ -60,7 +60,7 @@ def start(port: int, timeout_seconds: float = 30.0) -> int:
         start_new_session=True,
         env=environment,
     )
-    _pid_file(port).write_text(str(process.pid))
+    pid_file(port).write_text(str(process.pid))
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -74,7 +74,7 @@ def start(port: int, timeout_seconds: float = 30.0) -> int:
 
 def stop(port: int) -> bool:
     """Stop the emulator this project started on ``port``; True if one was running."""
-    return stop_process_group(_pid_file(port))
+    return stop_process_group(pid_file(port))
 
 
 def main(argv: list[str] | None = None) -> int:

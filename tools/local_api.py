@@ -32,6 +32,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -297,7 +298,7 @@ class LogForwarder(io.TextIOBase):
         while not done:
             batch = [self.lines.get()]
             deadline = time.monotonic() + 0.2
-            while len(batch) < 500 and time.monotonic() < deadline:
+            while batch[-1] is not None and len(batch) < 500 and time.monotonic() < deadline:
                 try:
                     batch.append(self.lines.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
@@ -502,11 +503,21 @@ def serve(port: int) -> None:
     api.stop()
 
 
-def start_background(port: int, timeout_seconds: float = 60.0) -> str:
-    """Start ``serve`` as a detached process; return the stage URL once it answers."""
+def start_background(port: int, *, identity: str = "", timeout_seconds: float = 60.0) -> str:
+    """Start ``serve`` as a detached process; return the stage URL once it answers.
+
+    A runner already started with the same non-empty ``identity`` (what it read at start: the stack, the emulator,
+    the API) that still answers is kept: it reloads the handler by itself, and a restart costs seconds.
+    """
     RUN_DIR.mkdir(parents=True, exist_ok=True)
+    log_path, identity_path = RUN_DIR / f"server-{port}.log", RUN_DIR / f"server-{port}.identity"
+    if identity and identity_path.exists() and identity_path.read_text() == identity:
+        url = _announced_url(log_path)
+        if url and _answers(port):
+            return url
     stop_background(port)
-    log = open(RUN_DIR / f"server-{port}.log", "wb")  # noqa: SIM115 - handed to the child
+    identity_path.unlink(missing_ok=True)
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         [sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)],
         cwd=manifest.PROJECT_DIR,
@@ -519,12 +530,27 @@ def start_background(port: int, timeout_seconds: float = 60.0) -> str:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"local API exited with {process.returncode}; see {log.name}")
-        text = Path(log.name).read_text(errors="replace")
-        found = re.search(r"local API on (\S+)", text)
-        if found:
-            return found.group(1)
+        url = _announced_url(log_path)
+        if url:
+            identity_path.write_text(identity)
+            return url
         time.sleep(0.2)
     raise RuntimeError(f"local API did not start within {timeout_seconds}s; see {log.name}")
+
+
+def _announced_url(log_path: Path) -> str | None:
+    found = re.search(r"local API on (\S+)", log_path.read_text(errors="replace")) if log_path.exists() else None
+    return found.group(1) if found else None
+
+
+def _answers(port: int) -> bool:
+    """Our runner's process is alive and something accepts connections on its port."""
+    pid_file = _pid_file(port)
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(pid_file.read_text()), 0)
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    return False
 
 
 def stop_background(port: int) -> bool:

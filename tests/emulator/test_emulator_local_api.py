@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tools import archive, logs
+from tools import archive, local_api, logs
 from tools.local_api import LocalApi, TokenBucket
 from tools.processes import free_port
 
@@ -106,3 +106,24 @@ def test_runner_answers_429_when_the_usage_plan_is_exhausted(api):
         assert status == 429 and json.loads(body)["message"] == "Too Many Requests"
     finally:
         api.key_buckets.pop(key)
+
+
+def test_a_runner_started_for_the_same_stack_is_kept_and_restarted_for_another(api):
+    # What `make up` does on its way out: a warm run keeps the runner (it reloads the handler by itself).
+    port = free_port()
+    pid_file = local_api.RUN_DIR / f"server-{port}.pid"
+    try:
+        url = local_api.start_background(port, identity="stack-1")
+        first = pid_file.read_text()
+        assert local_api.start_background(port, identity="stack-1") == url
+        assert pid_file.read_text() == first
+        assert local_api.start_background(port, identity="stack-2") == url
+        assert pid_file.read_text() != first
+        key = next(iter(api.api_keys))
+        request = urllib.request.Request(f"{url}/health", headers={"x-api-key": key})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    finally:
+        local_api.stop_background(port)
+        for suffix in ("log", "identity"):
+            (local_api.RUN_DIR / f"server-{port}.{suffix}").unlink(missing_ok=True)
