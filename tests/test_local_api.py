@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from tools.local_api import HandlerSource, check_host_dependencies
+from tools import local_api
+from tools.local_api import HandlerSource, TokenBucket, check_host_dependencies
+from tools.processes import free_port
 
 HANDLER = """
 import json
@@ -60,3 +62,41 @@ def test_the_runner_refuses_host_packages_other_than_the_bundles(tmp_path):
 
     requirements.write_text(f"pytest=={metadata.version('pytest')}\n")
     check_host_dependencies(requirements)
+
+
+def test_the_stage_throttle_refills_at_its_rate_up_to_its_burst():
+    now = [100.0]
+    bucket = TokenBucket(rate=2, burst=3, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(5)] == [True, True, True, False, False]
+    now[0] += 0.5  # one token at 2 per second
+    assert [bucket.take(), bucket.take()] == [True, False]
+    now[0] += 60  # never more than the burst
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+
+
+# Stands in for the runner: listens on its port and announces itself as `serve` does.
+FAKE_RUNNER = """
+import socket, sys, time
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+print(f"local API on http://127.0.0.1:{sys.argv[1]}/v1 (function f); Ctrl-C to stop", flush=True)
+time.sleep(120)
+"""
+
+
+def test_make_up_keeps_a_runner_started_for_the_same_identity_and_restarts_it_for_another(monkeypatch, tmp_path):
+    monkeypatch.setattr(local_api, "RUN_DIR", tmp_path)
+    monkeypatch.setattr(local_api, "serve_command", lambda port: [sys.executable, "-c", FAKE_RUNNER, str(port)])
+    port = free_port()
+    pid = tmp_path / f"server-{port}.pid"
+    try:
+        url = local_api.start_background(port, identity="stack-1")
+        assert url == f"http://127.0.0.1:{port}/v1"
+        first = pid.read_text()
+        assert local_api.start_background(port, identity="stack-1") == url
+        assert pid.read_text() == first  # kept
+        assert local_api.start_background(port, identity="stack-2") == url
+        second = pid.read_text()
+        assert second != first  # restarted
+        assert local_api.start_background(port) == url and pid.read_text() != second  # no identity: always fresh
+    finally:
+        local_api.stop_background(port)

@@ -147,7 +147,22 @@ def bench_up() -> dict:
         "warm": summary([warm]),
         "cold_steps": steps(cold_out),
         "warm_steps": steps(warm_out),
+        "cold_slowest_resources": slowest_resources(cold_out),
     }
+
+
+# Terraform's own per-resource timing in an apply's output: "aws_kms_key.key_F64E54E4: Creation complete after 8s".
+COMPLETE = re.compile(r"^([\w.\[\]\"-]+): (?:Creation|Modifications|Destruction) complete after (\d+)m?(\d*)s", re.M)
+
+
+def slowest_resources(output: str, at_least_seconds: int = 2) -> list[str]:
+    """The resources Terraform took the longest on, slowest first (what a cold `make up` waits for)."""
+    found = []
+    for address, first, second in COMPLETE.findall(output):
+        seconds = int(first) * 60 + int(second) if second else int(first)
+        if seconds >= at_least_seconds:
+            found.append((seconds, address))
+    return [f"{seconds:4d} s  {address}" for seconds, address in sorted(found, key=lambda f: (-f[0], f[1]))]
 
 
 def bench_emulator(work: Path) -> dict:
@@ -333,6 +348,16 @@ def _details(results: dict) -> list[str]:
     if "up" in results:
         lines += ["", "`make up` steps, cold:", "", "```", *results["up"]["cold_steps"], "```"]
         lines += ["", "and warm:", "", "```", *results["up"]["warm_steps"], "```"]
+        if results["up"].get("cold_slowest_resources"):
+            lines += [
+                "",
+                "The resources the cold `make up`'s applies waited longest for (Terraform's per-resource timings; the",
+                "rest of each apply is Terraform starting its provider, see README, Emulator notes):",
+                "",
+                "```",
+                *results["up"]["cold_slowest_resources"],
+                "```",
+            ]
     if results["tests"].get("slowest"):
         lines += ["", "The ten slowest tests of that `make test` run:", "", "```", *results["tests"]["slowest"], "```"]
     return lines

@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,14 +64,14 @@ _MODEL_REF = re.compile(r"\$\{aws_api_gateway_model\.([^.]+)\.name\}")
 class TokenBucket:
     """API Gateway's throttle model: ``rate`` tokens per second refill a bucket of ``burst``."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = float(rate), float(burst)
-        self.tokens, self.updated = float(burst), time.monotonic()
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = float(rate), float(burst), clock
+        self.tokens, self.updated = float(burst), clock()
         self.lock = threading.Lock()
 
     def take(self) -> bool:
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
             if self.tokens >= 1:
@@ -519,7 +520,7 @@ def start_background(port: int, *, identity: str = "", timeout_seconds: float = 
     identity_path.unlink(missing_ok=True)
     log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)],
+        serve_command(port),
         cwd=manifest.PROJECT_DIR,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -536,6 +537,11 @@ def start_background(port: int, *, identity: str = "", timeout_seconds: float = 
             return url
         time.sleep(0.2)
     raise RuntimeError(f"local API did not start within {timeout_seconds}s; see {log.name}")
+
+
+def serve_command(port: int) -> list[str]:
+    """The detached runner's command line."""
+    return [sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)]
 
 
 def _announced_url(log_path: Path) -> str | None:

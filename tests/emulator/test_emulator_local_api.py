@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tools import archive, local_api, logs
+from tools import archive, logs
 from tools.local_api import LocalApi, TokenBucket
 from tools.processes import free_port
 
@@ -90,13 +90,6 @@ def test_concurrent_events_are_all_accepted_and_all_archived(api, deployed):
     assert len(lines) == 1 and json.loads(lines[0].split(": ", 1)[1])["event_id"] == some
 
 
-def test_stage_throttle_refuses_with_429():
-    bucket = TokenBucket(rate=1, burst=3)
-    assert [bucket.take() for _ in range(5)] == [True, True, True, False, False]
-    time.sleep(1.05)
-    assert bucket.take() is True
-
-
 def test_runner_answers_429_when_the_usage_plan_is_exhausted(api):
     key = next(iter(api.api_keys))
     api.key_buckets[key] = TokenBucket(rate=0.001, burst=1)
@@ -106,24 +99,3 @@ def test_runner_answers_429_when_the_usage_plan_is_exhausted(api):
         assert status == 429 and json.loads(body)["message"] == "Too Many Requests"
     finally:
         api.key_buckets.pop(key)
-
-
-def test_a_runner_started_for_the_same_stack_is_kept_and_restarted_for_another(api):
-    # What `make up` does on its way out: a warm run keeps the runner (it reloads the handler by itself).
-    port = free_port()
-    pid_file = local_api.RUN_DIR / f"server-{port}.pid"
-    try:
-        url = local_api.start_background(port, identity="stack-1")
-        first = pid_file.read_text()
-        assert local_api.start_background(port, identity="stack-1") == url
-        assert pid_file.read_text() == first
-        assert local_api.start_background(port, identity="stack-2") == url
-        assert pid_file.read_text() != first
-        key = next(iter(api.api_keys))
-        request = urllib.request.Request(f"{url}/health", headers={"x-api-key": key})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
-    finally:
-        local_api.stop_background(port)
-        for suffix in ("log", "identity"):
-            (local_api.RUN_DIR / f"server-{port}.{suffix}").unlink(missing_ok=True)
