@@ -6,6 +6,8 @@ MAKEFLAGS += --no-print-directory
 
 ENV ?= local
 CACHE := $(CURDIR)/.cache
+# When this make began: `make up` reports its prerequisites (the setup) as its first step.
+MAKE_STARTED := $(shell date +%s.%N)
 PIPENV_VERSION := 2026.10.3
 AWS_PROVIDER_VERSION := 5.100.0
 
@@ -108,7 +110,7 @@ emulator-stop: ## Stop the local AWS emulator
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.emulator stop; fi
 
 up: setup ## Synth, emulator, bootstrap, deploy `local`, print its outputs, call the API; times each step
-	$(PY) -m tools.devloop up
+	$(PY) -m tools.devloop up --make-started $(MAKE_STARTED)
 
 serve: setup ## Run the local API in the foreground (routes, keys, throttle, models of the stack; reloads on edit)
 	$(PY) -m tools.local_api

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("validate", "plan", "apply", "apply-plan", "destroy", "drift", "outputs"))
     parser.add_argument("kind", nargs="?", default="local", choices=KINDS)
     args = parser.parse_args(argv)
+    started = time.monotonic()
     try:
         if args.action in ("plan", "apply", "apply-plan", "destroy", "drift"):
             check_before_touching(find(args.kind), online=args.action != "destroy")
@@ -244,9 +246,14 @@ def main(argv: list[str] | None = None) -> int:
             return drift(args.kind)
         else:
             print(json.dumps(outputs(args.kind), indent=2))
+            return 0
     except StackError as error:
         print(error, file=sys.stderr)
         return 1
+    finally:
+        if args.action != "outputs":  # its stdout is JSON for other tools
+            target = "every stack" if args.action == "validate" else args.kind
+            print(f"[stackctl] {args.action} {target}: {time.monotonic() - started:.1f} s", flush=True)
     return 0
 
 
