@@ -111,14 +111,13 @@ def up(make_started: float | None = None) -> None:
         print(f"  state object: s3://{bucket}/{key}")
     print(f"  dashboard: {values['dashboard_name']}, alarms: {values['alarm_count']}")
     with steps.step("local API + a request into the archive"):
-        lines = _call_local_api(values)
+        lines = _call_local_api(local, values)
     print("\n".join(lines))
     print(steps.summary())
 
 
-def _runner_identity(values: dict[str, object]) -> str:
+def _runner_identity(stack: manifest.Stack, values: dict[str, object]) -> str:
     """What the local API reads when it starts: the synthesized stack, the emulator process, the deployed API."""
-    stack = manifest.find("local")
     emulator_pid = emulator.pid_file(emulator.configured_port())
     parts = [
         (stack.directory / "cdk.tf.json").read_bytes(),
@@ -129,9 +128,9 @@ def _runner_identity(values: dict[str, object]) -> str:
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
 
-def _call_local_api(values: dict[str, object]) -> list[str]:
+def _call_local_api(local: manifest.Stack, values: dict[str, object]) -> list[str]:
     port = int(os.environ.get("LOCAL_API_PORT", local_api.DEFAULT_PORT))
-    url = local_api.start_background(port, identity=_runner_identity(values))
+    url = local_api.start_background(port, identity=_runner_identity(local, values))
     key = str(values["api_key_value"])
     request = urllib.request.Request(
         f"{url}/events",

@@ -170,7 +170,7 @@ def _destroy_options(stack: Stack) -> list[str]:
     # On the emulator nothing but Terraform changes what a destroy deletes, and a resource already gone is deleted
     # all the same; skipping the refresh of every resource first saves a third of `make down`. A real account's
     # destroy refreshes, so that it plans against what is really there.
-    return [*_parallelism(stack), "-refresh=false"] if not targets_real_aws(stack) else []
+    return [] if targets_real_aws(stack) else [EMULATOR_PARALLELISM, "-refresh=false"]
 
 
 def apply(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> None:

@@ -48,27 +48,25 @@ ON_THE_STATE_BUCKET = ("test_emulator_cdktf_cli", "test_emulator_environments")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Also sets the order xdist hands tests out in (the chain's group goes first, as the largest): the heavy tests of
+    # the rest (Terraform, checkov, subprocess synths), then the state-bucket tests (by then the bootstrap is long
+    # applied), then the quick ones, so that the last tests a worker picks up are short and both finish together.
+    ranks: dict[str, tuple[int, int]] = {}
     for item in items:
-        stem = Path(str(item.fspath)).resolve()
-        if stem.parent != HERE:
+        path = Path(str(item.fspath)).resolve()
+        if path.parent != HERE:
+            heavy = any(item.get_closest_marker(name) for name in ("terraform", "checkov", "slow"))
+            ranks[item.nodeid] = (1, 0) if heavy else (3, 0)
             continue
         item.add_marker(pytest.mark.emulator)
-        if stem.stem in CHAIN:
+        if path.stem in CHAIN:
             item.add_marker(pytest.mark.xdist_group("emulator"))
-        elif stem.stem not in ON_THE_STATE_BUCKET:
-            raise pytest.UsageError(f"{stem.name}: add it to CHAIN or ON_THE_STATE_BUCKET in {__file__}")
-
-    # The order xdist hands tests out in (the chain's group goes first, as the largest): the heavy tests of the
-    # rest (Terraform, checkov, subprocess synths), then the state-bucket tests (by then the bootstrap is long
-    # applied), then the quick ones, so that the last tests a worker picks up are short and both finish together.
-    def rank(item: pytest.Item) -> tuple[int, int]:
-        path = Path(str(item.fspath)).resolve()
-        if path.parent == HERE:
-            return (0, CHAIN.index(path.stem)) if path.stem in CHAIN else (2, 0)
-        heavy = any(item.get_closest_marker(name) for name in ("terraform", "checkov", "slow"))
-        return (1, 0) if heavy else (3, 0)
-
-    items.sort(key=rank)
+            ranks[item.nodeid] = (0, CHAIN.index(path.stem))
+        elif path.stem in ON_THE_STATE_BUCKET:
+            ranks[item.nodeid] = (2, 0)
+        else:
+            raise pytest.UsageError(f"{path.name}: add it to CHAIN or ON_THE_STATE_BUCKET in {__file__}")
+    items.sort(key=lambda item: ranks[item.nodeid])
 
 
 @dataclass(frozen=True)
