@@ -35,7 +35,8 @@ STACKCTL := $(PY) -m tools.stackctl
 SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
 .PHONY: help setup env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
-        test-emulator lint format docs openapi bench apply-plan release logs archive emulator-start emulator-stop clean
+        test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
+        client-revoke logs archive emulator-start emulator-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -94,6 +95,21 @@ apply-plan: setup ## Apply exactly the plan `make plan ENV=...` saved (what was 
 release: synth ## Apply ENV's stack, then shift its live alias to the new version (CodeDeploy; ALL_AT_ONCE=1 in an emergency)
 	$(PY) -m tools.release $(ENV) $(if $(ALL_AT_ONCE),--all-at-once)
 
+release-applied: setup ## Shift ENV's live alias to the version the last apply published (CI, after apply-plan; no synth)
+	$(PY) -m tools.release $(ENV) --no-apply
+
+client: setup ## Issue API client NAME its credentials on ENV (an API key in the usage plan), printed once
+	$(PY) -m tools.clients issue $(ENV) --name '$(NAME)'
+
+clients: setup ## List ENV's API clients
+	$(PY) -m tools.clients list $(ENV)
+
+client-rotate: setup ## Add a new key for client NAME beside its current one; RETIRE=1 deletes all but the newest
+	$(PY) -m tools.clients rotate $(ENV) --name '$(NAME)' $(if $(RETIRE),--retire)
+
+client-revoke: setup ## Delete every credential of client NAME on ENV
+	$(PY) -m tools.clients revoke $(ENV) --name '$(NAME)'
+
 deploy: synth ## terraform apply of ENV's stack
 	$(STACKCTL) apply $(ENV)
 
@@ -127,7 +143,7 @@ down: ## Destroy the local stack, stop the emulator and the local API, remove wh
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.devloop down || true; fi
 	$(MAKE) emulator-stop
 	rm -rf .state/*-local.tfstate* .state/*-local.applied-from cdktf.out/stacks/*/.terraform cdktf.out/stacks/*/.terraform.lock.hcl $(CACHE)/emulator \
-	       $(CACHE)/local-api
+	       $(CACHE)/local-api $(CACHE)/local-client.json
 
 test: setup ## Every test: unit, synth, terraform, checkov and emulator
 	$(PY) -m pytest -n 2 --dist loadgroup

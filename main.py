@@ -20,7 +20,10 @@ def build_app(outdir: str | None = None) -> App:
     configs = environments.load()
     app = App(outdir=outdir) if outdir else App()
     for config in configs.values():
-        ServiceStack(app, config.stack_name, config=config)
+        if config.deployable:
+            ServiceStack(app, config.stack_name, config=config)
+        else:  # a notice on stdout (the cdktf CLI prints stderr as errors)
+            print(f"synth: {config.stack_name} not synthesized: set {' and '.join(config.missing_settings)}")
     bootstrap = environments.bootstrap_config(configs)
     BootstrapStack(app, f"{bootstrap.environment.app_name}-bootstrap", config=bootstrap)
     policy.enforce(app)

@@ -17,10 +17,13 @@ class AccountContext(Construct):
     partition_data: DataAwsPartition
     """The partition of the provider's region."""
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, role_boundary: str | None = None) -> None:
+        """``role_boundary``: path and name (``/deploy/<name>``) of the managed policy every IAM role created in
+        this stack carries as its permissions boundary (default none)."""
         super().__init__(scope, id)
         self.caller = DataAwsCallerIdentity(self, "caller")
         self.partition_data = DataAwsPartition(self, "partition")
+        self._role_boundary = role_boundary
 
     @property
     def account_id(self) -> str:
@@ -29,6 +32,13 @@ class AccountContext(Construct):
     @property
     def partition(self) -> str:
         return self.partition_data.partition
+
+    @property
+    def role_boundary_arn(self) -> str | None:
+        """ARN of the permissions boundary the stack's roles carry (see ``modules/role_boundary.py``), or None."""
+        if self._role_boundary is None:
+            return None
+        return f"arn:{self.partition}:iam::{self.account_id}:policy{self._role_boundary}"
 
     @property
     def root_arn(self) -> str:

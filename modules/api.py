@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf import Fn, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
@@ -30,7 +29,6 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanQuotaSettings,
     ApiGatewayUsagePlanThrottleSettings,
 )
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
@@ -139,9 +137,8 @@ class Api(Construct):
     stage: ApiGatewayStage
     """The stage: tracing, access logs, the deployment it serves."""
     usage_plan: ApiGatewayUsagePlan
-    """Per-key throttle and daily quota."""
-    api_key: ApiGatewayApiKey
-    """The default API key (send it as ``x-api-key``)."""
+    """Per-key throttle and daily quota. Its keys are issued by ``make client`` (tools/clients.py), not here: a
+    key Terraform creates is kept, in plain text, in its state and in every saved plan."""
     access_log_group: CloudwatchLogGroup
     """JSON access lines, one per request."""
     execution_log_group: CloudwatchLogGroup
@@ -243,10 +240,6 @@ class Api(Construct):
                 rate_limit=config.usage_plan_rate_limit, burst_limit=config.usage_plan_burst_limit
             ),
             quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=config.usage_plan_quota_per_day, period="DAY"),
-        )
-        self.api_key = ApiGatewayApiKey(self, "api_key", name=f"{config.name}-default", enabled=True)
-        ApiGatewayUsagePlanKey(
-            self, "usage_plan_key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=self.usage_plan.id
         )
 
     @property

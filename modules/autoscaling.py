@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
     AppautoscalingScheduledAction,
     AppautoscalingScheduledActionScalableTargetAction,
 )
-from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget, AppautoscalingTargetSuspendedState
 from constructs import Construct
 
 from modules.function import Function
@@ -102,6 +102,13 @@ class ProvisionedConcurrencyAutoscaling(Construct):
             resource_id=resource_id,
             min_capacity=config.min_capacity,
             max_capacity=config.max_capacity,
+            # Declared, so a suspension left behind (a `make release` killed mid-shift pauses scaling) shows in
+            # `make drift` and the next apply resumes scaling.
+            suspended_state=AppautoscalingTargetSuspendedState(
+                dynamic_scaling_in_suspended=False,
+                dynamic_scaling_out_suspended=False,
+                scheduled_scaling_suspended=False,
+            ),
             depends_on=[function.alias],
             # The scheduled actions move the range (5..50 on weekdays from 12:00 UTC); without this every plan in
             # that window would want to put it back, `make drift` would report it, and an apply would undo it.

@@ -7,6 +7,7 @@ named here. Plan roles read (and take the state lock); apply roles write, scoped
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
@@ -38,18 +39,32 @@ class DeployTarget:
     """``<key prefix><stack>/`` of the environment's state objects in the state bucket."""
 
 
+def apply_role_path(name_prefix: str) -> str:
+    """``/deploy/<prefix>-apply``: the apply role as ``EncryptionKeyConfig.administrator_role`` names it."""
+    return f"{ROLE_PATH}{name_prefix}-apply"
+
+
+ARN_OF_GITHUB_PROVIDER = rf"arn:aws[a-z-]*:iam::\d{{12}}:oidc-provider/{re.escape(GITHUB_ISSUER)}"
+
+
 @dataclass(frozen=True)
 class DeployRolesConfig:
-    """Who may assume the deploy roles: one GitHub repository, by ref for plans, by environment for applies."""
+    """Who may assume the deploy roles: one GitHub repository; plans from main (and, for the environments named in
+    ``pull_request_plans``, from pull requests); applies only from the GitHub environment of the same name."""
 
     github_repository: str
     """``owner/name`` of the only repository whose workflows may assume the roles (no wildcards)."""
     targets: tuple[DeployTarget, ...]
     """The environments deployed into this account (two when dev and prod share it)."""
-    plan_refs: tuple[str, ...] = ("pull_request", "ref:refs/heads/main")
-    """``sub`` claims (after ``repo:<owner>/<name>:``) allowed to assume the plan roles: pull requests and main."""
-    create_oidc_provider: bool = True
-    """Create GitHub's OIDC provider (one per account; default on). Off when the account already has one."""
+    pull_request_plans: tuple[str, ...] = ("dev",)
+    """Environments whose plan role a pull request may assume (default dev only). A pull request runs code its
+    author wrote, with the role's rights: it reads that environment's state. prod is planned from main only, and
+    its reviewer approves the plan shown in that run."""
+    main_branch: str = "main"
+    """The branch whose pushes plan every environment (default ``main``)."""
+    existing_oidc_provider_arn: str | None = None
+    """ARN of GitHub's OIDC provider when the account already has one (``GITHUB_OIDC_PROVIDER_ARN``; IAM allows
+    one provider per URL, so creating a second fails). Default None: the bootstrap creates it."""
     max_session_duration_seconds: int = 3600
     """Longest CI session (3600..43200 s; default 3600)."""
 
@@ -63,19 +78,26 @@ class DeployRolesConfig:
         )
         if checks.type("targets", self.targets, tuple):
             checks.that(bool(self.targets), "targets", self.targets, "at least one environment")
-        checks.each(
-            "plan_refs",
-            self.plan_refs,
-            lambda f, v: checks.pattern(
-                f,
-                v,
-                r"pull_request|ref:refs/heads/[\w./-]+|environment:[\w.-]+",
-                "'pull_request', 'ref:refs/heads/<branch>' or 'environment:<name>'",
-            ),
-        )
-        checks.type("create_oidc_provider", self.create_oidc_provider, bool)
+        checks.each("pull_request_plans", self.pull_request_plans, lambda f, v: checks.choice(f, v, ("dev", "prod")))
+        checks.pattern("main_branch", self.main_branch, r"[\w.-]+(/[\w.-]+)*", "a branch name without wildcards")
+        if self.existing_oidc_provider_arn is not None:
+            checks.pattern(
+                "existing_oidc_provider_arn",
+                self.existing_oidc_provider_arn,
+                ARN_OF_GITHUB_PROVIDER,
+                f"the ARN of this account's OIDC provider for {GITHUB_ISSUER}, e.g. "
+                f"arn:aws:iam::111122223333:oidc-provider/{GITHUB_ISSUER}",
+            )
         checks.int_range("max_session_duration_seconds", self.max_session_duration_seconds, 3600, 43200, "seconds")
         checks.done()
+
+    def plan_subjects(self, environment: str) -> list[str]:
+        """``sub`` claims that may assume ``environment``'s plan role."""
+        repo = f"repo:{self.github_repository}"
+        subjects = [f"{repo}:ref:refs/heads/{self.main_branch}"]
+        if environment in self.pull_request_plans:
+            subjects.append(f"{repo}:pull_request")
+        return subjects
 
 
 class DeployRoles(Construct):
@@ -84,7 +106,7 @@ class DeployRoles(Construct):
     oidc_provider_arn: str
     """ARN of GitHub's identity provider in this account (created here or already there)."""
     plan_roles: dict[str, IamRole]
-    """Read-only roles by environment: assumable from pull requests and main."""
+    """Read-only roles by environment: assumable from main (and pull requests, see ``pull_request_plans``)."""
     apply_roles: dict[str, IamRole]
     """Write roles by environment: assumable only from the GitHub environment of that name."""
 
@@ -97,24 +119,26 @@ class DeployRoles(Construct):
         account: AccountContext,
         state_bucket_arn: str,
         state_key_arn: str,
+        boundary_arns: dict[str, str],
     ) -> None:
         super().__init__(scope, id)
         self._account = account
-        if config.create_oidc_provider:
+        if config.existing_oidc_provider_arn is None:
             provider = IamOpenidConnectProvider(
                 self, "github", url=f"https://{GITHUB_ISSUER}", client_id_list=[AUDIENCE]
             )
             self.oidc_provider_arn = provider.arn
         else:
-            self.oidc_provider_arn = f"arn:{account.partition}:iam::{account.account_id}:oidc-provider/{GITHUB_ISSUER}"
+            self.oidc_provider_arn = config.existing_oidc_provider_arn
         self.plan_roles, self.apply_roles = {}, {}
         repo = f"repo:{config.github_repository}"
         for target in config.targets:
+            reads = [_READ_STATEMENT, *_read_statements(target, account)]
             self.plan_roles[target.environment] = self._role(
                 f"{target.environment}_plan",
                 f"{target.name_prefix}-plan",
-                [f"{repo}:{ref}" for ref in config.plan_refs],
-                [*_state_statements(target, state_bucket_arn, state_key_arn, write=False), _READ_STATEMENT],
+                config.plan_subjects(target.environment),
+                [*_state_statements(target, state_bucket_arn, state_key_arn, write=False), *reads],
                 config,
             )
             self.apply_roles[target.environment] = self._role(
@@ -123,8 +147,8 @@ class DeployRoles(Construct):
                 [f"{repo}:environment:{target.environment}"],
                 [
                     *_state_statements(target, state_bucket_arn, state_key_arn, write=True),
-                    _READ_STATEMENT,
-                    *_write_statements(target, account),
+                    *reads,
+                    *_write_statements(target, account, boundary_arns[target.environment]),
                 ],
                 config,
             )
@@ -155,28 +179,33 @@ class DeployRoles(Construct):
 
 
 def _state_statements(target: DeployTarget, bucket_arn: str, key_arn: str, *, write: bool) -> list[dict]:
-    """Read the environment's state and take its lock (a plan locks too); ``write`` also writes the state."""
+    """Read the environment's state; ``write`` also writes it and takes its lock. Plans take no lock (a plan never
+    writes state, and a saved plan is checked against the state's serial when it is applied), so a cancelled pull
+    request run cannot leave one behind and a plan role cannot delete another run's."""
     objects = f"{bucket_arn}/{target.state_object_prefix}*"
     return [
-        {
-            "Sid": "ListState",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": [f"{target.state_object_prefix}*"]}},
-        },
+        # Unconditioned on s3:prefix: S3 answers a GetObject of a missing key with 404 only to a caller that may
+        # list the bucket, and that check carries no prefix, so a prefix condition turns a first plan's "no state
+        # yet" into a 403. Listing reveals key names (<stack>/terraform.tfstate), never contents.
+        {"Sid": "ListState", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
         {"Sid": "ReadState", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects},
-        {
-            "Sid": "WriteState" if write else "TakeTheLock",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:DeleteObject"],
-            "Resource": objects if write else f"{objects}.tflock",
-        },
+        *(
+            [
+                {
+                    "Sid": "WriteStateAndLock",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:DeleteObject"],
+                    "Resource": objects,
+                }
+            ]
+            if write
+            else []
+        ),
         # The state bucket has bucket keys on: S3 asks KMS with the bucket ARN as encryption context.
         {
             "Sid": "StateEncryption",
             "Effect": "Allow",
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"] if write else "kms:Decrypt",
             "Resource": key_arn,
             "Condition": {
                 "StringEquals": {
@@ -184,6 +213,15 @@ def _state_statements(target: DeployTarget, bucket_arn: str, key_arn: str, *, wr
                     "kms:EncryptionContext:aws:s3:arn": bucket_arn,
                 }
             },
+        },
+        # Whatever else a policy in the account may grant (the key's policy delegates to IAM), this role never uses
+        # the state key but through S3: no re-policy, retag, grant or direct decrypt.
+        {
+            "Sid": "StateKeyOnlyThroughS3",
+            "Effect": "Deny",
+            "Action": "kms:*",
+            "Resource": key_arn,
+            "Condition": {"StringNotEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
         },
     ]
 
@@ -193,6 +231,7 @@ def _state_statements(target: DeployTarget, bucket_arn: str, key_arn: str, *, wr
 READ_ACTIONS = [
     "apigateway:GET",
     "application-autoscaling:Describe*",
+    "application-autoscaling:ListTagsForResource",
     "cloudwatch:Describe*",
     "cloudwatch:GetDashboard",
     "cloudwatch:ListTagsForResource",
@@ -201,6 +240,8 @@ READ_ACTIONS = [
     "firehose:Describe*",
     "firehose:ListTagsForDeliveryStream",
     "iam:GetOpenIDConnectProvider",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
@@ -246,12 +287,55 @@ READ_ACTIONS = [
 _READ_STATEMENT = {"Sid": "ReadDeployedConfiguration", "Effect": "Allow", "Action": READ_ACTIONS, "Resource": "*"}
 
 
-def _write_statements(target: DeployTarget, account: AccountContext) -> list[dict]:
-    """Create, change and delete what the environment's stack defines, by name prefix or by its tags."""
+def _read_statements(target: DeployTarget, account: AccountContext) -> list[dict]:
+    """Reads that need a resource: the provider's bucket refresh (HeadBucket is authorized as s3:ListBucket) and
+    the functions' environments (GetFunction returns them decrypted only to a caller that may decrypt them)."""
+    prefix = target.name_prefix
+    return [
+        {
+            "Sid": "RefreshStackBuckets",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:{account.partition}:s3:::{prefix}-*",
+        },
+        {
+            "Sid": "ReadFunctionEnvironments",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": account.arn("kms", "key/*"),
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"lambda.{REGION}.amazonaws.com"},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:lambda:FunctionArn": account.arn("lambda", f"function:{prefix}-*")
+                },
+            },
+        },
+    ]
+
+
+# The IAM actions on a service role that can widen what it may do: each only with the environment's boundary.
+BOUNDED_ROLE_ACTIONS = [
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+]
+
+
+def _write_statements(target: DeployTarget, account: AccountContext, boundary_arn: str) -> list[dict]:
+    """Create, change and delete what the environment's stack defines, by name prefix; service roles only with the
+    environment's permissions boundary, and the stack's key through its own key policy (EncryptionKey)."""
     prefix, arn = target.name_prefix, account.arn
-    tagged = {"StringEquals": {"aws:ResourceTag/Environment": target.environment}}
-    requested = {"StringEquals": {"aws:RequestTag/Environment": target.environment}}
     roles = f"arn:{account.partition}:iam::{account.account_id}:role/{prefix}-*"
+    scaling = {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "lambda",
+            "application-autoscaling:scalable-dimension": "lambda:function:ProvisionedConcurrency",
+        }
+    }
     return [
         {
             "Sid": "Functions",
@@ -271,6 +355,8 @@ def _write_statements(target: DeployTarget, account: AccountContext) -> list[dic
                 arn("logs", "log-group:API-Gateway-Execution-Logs_*"),
             ],
         },
+        # WAF's log delivery and the group's resource policy: these actions have no resource type and no condition
+        # key (Service Authorization Reference, CloudWatch Logs), so "*" is the only resource that matches.
         {
             "Sid": "LogDelivery",
             "Effect": "Allow",
@@ -309,35 +395,19 @@ def _write_statements(target: DeployTarget, account: AccountContext) -> list[dic
             ],
             "Resource": [f"arn:{account.partition}:s3:::{prefix}-*", f"arn:{account.partition}:s3:::{prefix}-*/*"],
         },
-        # Key ids are random, so keys are matched by the Environment tag every resource carries.
+        # A new key is tagged in its CreateKey call, which KMS authorizes as TagResource on no key in particular.
+        # Only a key without an Environment tag can be tagged here, so no existing key (the state key included) is
+        # retagged; and no permission anywhere depends on a key's tags: the stack's key names this role in its key
+        # policy (EncryptionKey.administrator_role).
         {
             "Sid": "CreateKeys",
             "Effect": "Allow",
             "Action": ["kms:CreateKey", "kms:TagResource"],
             "Resource": "*",
-            "Condition": requested,
-        },
-        {
-            "Sid": "ManageOwnKeys",
-            "Effect": "Allow",
-            "Action": [
-                "kms:CreateGrant",
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:EnableKeyRotation",
-                "kms:Encrypt",
-                "kms:GenerateDataKey*",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:UpdateKeyDescription",
-                "kms:CreateAlias",
-                "kms:DeleteAlias",
-                "kms:UpdateAlias",
-            ],
-            "Resource": "*",
-            "Condition": tagged,
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/Environment": target.environment},
+                "Null": {"aws:ResourceTag/Environment": "true"},
+            },
         },
         {
             "Sid": "OwnAliases",
@@ -346,20 +416,30 @@ def _write_statements(target: DeployTarget, account: AccountContext) -> list[dic
             "Resource": arn("kms", f"alias/{prefix}*"),
         },
         {
+            "Sid": "ServiceRolesWithTheBoundary",
+            "Effect": "Allow",
+            "Action": BOUNDED_ROLE_ACTIONS,
+            "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        },
+        {
             "Sid": "ServiceRoles",
             "Effect": "Allow",
             "Action": [
-                "iam:CreateRole",
                 "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
                 "iam:ListInstanceProfilesForRole",
             ],
             "Resource": roles,
+        },
+        {
+            "Sid": "NeverUnbound",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
         },
         {
             "Sid": "PassServiceRoles",
@@ -417,6 +497,15 @@ def _write_statements(target: DeployTarget, account: AccountContext) -> list[dic
                 f"arn:{account.partition}:cloudwatch::{account.account_id}:dashboard/{prefix}*",
             ],
         },
+        # Application Auto Scaling creates and deletes a target-tracking policy's alarms with the caller's rights
+        # (its PutScalingPolicy needs these). It is not among the services that set aws:CalledVia, so the alarms
+        # are scoped by the names it gives them: TargetTracking-<resource id>-AlarmHigh/Low-<uuid>.
+        {
+            "Sid": "ScalingAlarms",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"],
+            "Resource": arn("cloudwatch", f"alarm:TargetTracking-function:{prefix}-*"),
+        },
         {"Sid": "Topics", "Effect": "Allow", "Action": "sns:*", "Resource": arn("sns", f"{prefix}-*")},
         {"Sid": "Queues", "Effect": "Allow", "Action": "sqs:*", "Resource": arn("sqs", f"{prefix}-*")},
         {
@@ -425,7 +514,26 @@ def _write_statements(target: DeployTarget, account: AccountContext) -> list[dic
             "Action": "wafv2:*",
             "Resource": [arn("wafv2", f"regional/webacl/{prefix}*/*"), arn("wafv2", "regional/managedruleset/*/*")],
         },
-        {"Sid": "Scaling", "Effect": "Allow", "Action": "application-autoscaling:*", "Resource": "*"},
+        {
+            "Sid": "Scaling",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DeleteScheduledAction",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:PutScheduledAction",
+                "application-autoscaling:RegisterScalableTarget",
+            ],
+            "Resource": arn("application-autoscaling", "scalable-target/*"),
+            "Condition": scaling,
+        },
+        {
+            "Sid": "ScalingTags",
+            "Effect": "Allow",
+            "Action": ["application-autoscaling:TagResource", "application-autoscaling:UntagResource"],
+            "Resource": arn("application-autoscaling", "scalable-target/*"),
+        },
         {
             "Sid": "Releases",
             "Effect": "Allow",

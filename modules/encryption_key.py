@@ -29,6 +29,10 @@ class EncryptionKeyConfig:
     enable_key_rotation: bool = True
     """Rotate the key material every year (default on; only the emulator environment turns it off, see
     ``stacks/environments.py``; the synth policy and checkov refuse it anywhere else)."""
+    administrator_role: str | None = None
+    """Path and name (``/deploy/<name>``) of the CI role that administers this key through its key policy, matched
+    by ``aws:PrincipalArn`` so the role need not exist when the key is created (default none). The role gets no
+    key-management rights from IAM tags, which any principal allowed to tag could forge on another key."""
 
     def __post_init__(self) -> None:
         checks = Checks("encryption_key")
@@ -41,7 +45,34 @@ class EncryptionKeyConfig:
         checks.int_range("deletion_window_in_days", self.deletion_window_in_days, 7, 30, "days")
         checks.type("prevent_destroy", self.prevent_destroy, bool)
         checks.type("enable_key_rotation", self.enable_key_rotation, bool)
+        if self.administrator_role is not None:
+            checks.pattern(
+                "administrator_role",
+                self.administrator_role,
+                r"/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
+                "'/<path>/<role name>' of an IAM role, e.g. '/deploy/serverless-app-prod-apply'",
+            )
         checks.done()
+
+
+# What the CI role does to its stack's key: create, describe, tag, rotate, re-policy, alias and schedule deletion.
+KEY_ADMINISTRATION = [
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+# The services that use the key with the caller's rights while the CI role creates or updates a resource.
+KEY_CALLERS = ("firehose", "lambda", "sqs", "sns", "logs")
 
 
 class EncryptionKey(Construct):
@@ -69,6 +100,43 @@ class EncryptionKey(Construct):
                 "Resource": "*",
             }
         ]
+        if config.administrator_role:
+            # KMS requires the key's creator to keep PutKeyPolicy (its lockout check): for the CI role that is this
+            # statement. Principal "*" with aws:PrincipalArn names the role without KMS resolving it at creation.
+            admin = {
+                "ArnEquals": {
+                    "aws:PrincipalArn": f"arn:{account.partition}:iam::{account.account_id}:role"
+                    f"{config.administrator_role}"
+                },
+                "StringEquals": {"kms:CallerAccount": account.account_id},
+            }
+            self._statements += [
+                {
+                    "Sid": "CiRoleAdministersThisKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": KEY_ADMINISTRATION,
+                    "Resource": "*",
+                    "Condition": admin,
+                },
+                # Firehose (server-side encryption of a stream) and Lambda (its environment) use the key with the
+                # caller's rights when the CI role creates them; a grant only for such an AWS resource.
+                {
+                    "Sid": "CiRoleLetsServicesUseThisKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {
+                        **admin,
+                        "StringEquals": {
+                            **admin["StringEquals"],
+                            "kms:ViaService": [f"{service}.{REGION}.amazonaws.com" for service in KEY_CALLERS],
+                        },
+                        "BoolIfExists": {"kms:GrantIsForAWSResource": "true"},
+                    },
+                },
+            ]
         self._log_group_arns: list[str] = []
         self.key = KmsKey(
             self,

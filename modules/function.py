@@ -106,6 +106,10 @@ class FunctionConfig:
     """Keep asynchronous invocations that failed every retry in an encrypted SQS queue (default on). Only the
     emulator turns it off: it never invokes asynchronously (it cannot run Lambda code), does not return the
     setting, and creating the encrypted queue alone takes 26 s (the provider waits for six equal reads)."""
+    invoked_by_name: bool = False
+    """Callers invoke the function by name, not through its alias (CodeDeploy runs a release hook that way), so
+    the asynchronous settings go on the unqualified function too: a retried hook would report twice (default
+    off)."""
     ignore_changes: tuple[str, ...] = ()
     """Function arguments Terraform should not compare after creation (default none). Only the local emulator
     needs it: it does not return ``dead_letter_config`` and ``logging_config``, so every plan would re-add them."""
@@ -135,6 +139,7 @@ class FunctionConfig:
         checks.int_range("async_retry_attempts", self.async_retry_attempts, 0, 2)
         checks.int_range("async_max_event_age_seconds", self.async_max_event_age_seconds, 60, 21600, "seconds")
         checks.type("enable_dead_letter_queue", self.enable_dead_letter_queue, bool)
+        checks.type("invoked_by_name", self.invoked_by_name, bool)
         checks.each(
             "ignore_changes",
             self.ignore_changes,
@@ -205,7 +210,7 @@ class Function(Construct):
             SqsQueue(
                 self,
                 "dead_letters",
-                name=f"{config.name}-dead-letters",
+                name=f"{config.name}-dead-letters",  # dead_letter_queue_name
                 kms_master_key_id=key.key.arn,
                 kms_data_key_reuse_period_seconds=300,
                 message_retention_seconds=14 * 24 * 3600,
@@ -220,6 +225,7 @@ class Function(Construct):
             # Lambda documents no confused-deputy condition for execution roles: only a principal allowed to pass
             # this role (iam:PassRole, in this account) can attach it to a function.
             assume_role_policy=trust("lambda.amazonaws.com"),
+            permissions_boundary=account.role_boundary_arn,
         )
         function_arn = account.arn("lambda", f"function:{config.name}")
         # Lambda decrypts the environment at cold start with the execution role, through Lambda, with the
@@ -233,12 +239,20 @@ class Function(Construct):
             via_service="lambda",
             condition={"StringEquals": environment_context},
         )
+        # SQS asks KMS with the queue's ARN as encryption context (aws:sqs:arn). Built from the name: the queue
+        # refers to the key, so the key's policy cannot refer to the queue.
+        queue_context = (
+            {"kms:EncryptionContext:aws:sqs:arn": account.arn("sqs", self.dead_letter_queue_name)}
+            if self.dead_letter_queue_name
+            else {}
+        )
         if self.dead_letter_queue:
             key.grant_to_role(
                 f"{_sid(config.name)}SendsDeadLetters",
                 self.role.arn,
                 ["kms:GenerateDataKey", "kms:Decrypt"],
                 via_service="sqs",
+                condition={"StringEquals": queue_context},
             )
         self._statements: list[dict] = [
             {
@@ -277,7 +291,7 @@ class Function(Construct):
                     "Effect": "Allow",
                     "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                     "Resource": key.key.arn,
-                    "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}},
+                    "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", **queue_context}},
                 },
             ]
         self._policy = policy = IamRolePolicy(
@@ -330,14 +344,15 @@ class Function(Construct):
             function_version=self.lambda_function.version,
             description="What API Gateway invokes; roll back by pointing it at an older version",
         )
-        LambdaFunctionEventInvokeConfig(
-            self,
-            "async_invocations",
-            function_name=self.lambda_function.function_name,
-            qualifier=self.alias.name,
-            maximum_retry_attempts=config.async_retry_attempts,
-            maximum_event_age_in_seconds=config.async_max_event_age_seconds,
-        )
+        for suffix, qualifier in (("", self.alias.name), ("_by_name", None))[: 2 if config.invoked_by_name else 1]:
+            LambdaFunctionEventInvokeConfig(
+                self,
+                f"async_invocations{suffix}",
+                function_name=self.lambda_function.function_name,
+                qualifier=qualifier,
+                maximum_retry_attempts=config.async_retry_attempts,
+                maximum_event_age_in_seconds=config.async_max_event_age_seconds,
+            )
 
     def allow(self, statement: dict) -> None:
         """Add a statement to the execution role's policy (for what this function's own code calls)."""
@@ -358,6 +373,11 @@ class Function(Construct):
     @property
     def alias_name(self) -> str:
         return ALIAS_NAME
+
+    @property
+    def dead_letter_queue_name(self) -> str | None:
+        """The dead-letter queue's name (a plain string: the ``QueueName`` metric dimension), or None."""
+        return f"{self._config.name}-dead-letters" if self._config.enable_dead_letter_queue else None
 
     @property
     def timeout_seconds(self) -> int:

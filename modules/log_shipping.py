@@ -117,6 +117,7 @@ class LogShipping(Construct):
             assume_role_policy=trust(
                 "firehose.amazonaws.com", {"StringEquals": {"sts:ExternalId": account.account_id}}
             ),
+            permissions_boundary=account.role_boundary_arn,
         )
         bucket_arn = archive.bucket.arn
         # The archive has S3 Bucket Keys on, so S3 asks KMS for the bucket key with the *bucket* ARN as encryption
@@ -175,6 +176,7 @@ class LogShipping(Construct):
             assume_role_policy=trust(
                 f"logs.{REGION}.amazonaws.com", {"ArnLike": {"aws:SourceArn": account.arn("logs", "*")}}
             ),
+            permissions_boundary=account.role_boundary_arn,
         )
 
     def log_group(self, scope: Construct, id: str, *, name: str, source: str) -> CloudwatchLogGroup:

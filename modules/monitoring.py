@@ -81,6 +81,15 @@ class MonitoringConfig:
     """Periods each alarm looks at (1..100; default 5)."""
     datapoints_to_alarm: int = 3
     """Breaching periods among them that fire the alarm (1..evaluation_periods; default 3)."""
+    release_gate_evaluation_periods: int = 2
+    """Periods a release gate (the new version's error rate and p99 duration) looks at (1..evaluation_periods;
+    default 2): short enough to fire, and roll back, inside a canary's interval rather than after the shift."""
+    release_gate_datapoints_to_alarm: int = 1
+    """Breaching periods among them that stop a release (1..release_gate_evaluation_periods; default 1)."""
+    provisioned_spillover_percent: float = 5.0
+    """Alarm when more than this share of the alias's invocations spill over its provisioned concurrency
+    (0.01..100 %; default 5). A release moves provisioned concurrency with the alias's weights, so a shift spills a
+    little while the new version's share is allocated; a threshold of zero would page on every release."""
 
     def __post_init__(self) -> None:
         checks = Checks("monitoring")
@@ -121,7 +130,27 @@ class MonitoringConfig:
                 self.evaluation_periods,
                 "datapoints (at most evaluation_periods)",
             )
+            if checks.int_range(
+                "release_gate_evaluation_periods",
+                self.release_gate_evaluation_periods,
+                1,
+                self.evaluation_periods,
+                "periods (at most evaluation_periods)",
+            ):
+                checks.int_range(
+                    "release_gate_datapoints_to_alarm",
+                    self.release_gate_datapoints_to_alarm,
+                    1,
+                    self.release_gate_evaluation_periods,
+                    "datapoints (at most release_gate_evaluation_periods)",
+                )
+        checks.range("provisioned_spillover_percent", self.provisioned_spillover_percent, 0.01, 100, "%")
         checks.done()
+
+    @property
+    def release_gate_seconds(self) -> int:
+        """How long a release gate looks back: the longest a bad version runs before the gate can stop it."""
+        return self.period_seconds * self.release_gate_evaluation_periods
 
 
 @dataclass(frozen=True)
@@ -149,10 +178,23 @@ class AlarmSpec:
     extra: Mapping[str, str] = field(default_factory=dict)
     gates_release: bool = False
     """CodeDeploy stops a release, and rolls it back, while this alarm is in ALARM."""
+    evaluation_periods: int | None = None
+    """Periods this alarm looks at (default: the config's evaluation_periods)."""
+    datapoints_to_alarm: int | None = None
+    """Breaching periods that fire it (default: the config's datapoints_to_alarm)."""
 
 
 def _percent(
-    key: str, title: str, meaning: str, part: Metric, total: Metric, *, threshold: float, gates_release: bool = False
+    key: str,
+    title: str,
+    meaning: str,
+    part: Metric,
+    total: Metric,
+    *,
+    threshold: float,
+    gates_release: bool = False,
+    evaluation_periods: int | None = None,
+    datapoints_to_alarm: int | None = None,
 ) -> AlarmSpec:
     """A rate alarm: 100 * part / total by metric math, because AWS publishes the counts, not the rate."""
     return AlarmSpec(
@@ -165,6 +207,8 @@ def _percent(
         "notBreaching",
         expression="IF(total > 0, 100 * part / total, 0)",
         gates_release=gates_release,
+        evaluation_periods=evaluation_periods,
+        datapoints_to_alarm=datapoints_to_alarm,
     )
 
 
@@ -181,8 +225,15 @@ def alarm_specs(
     metrics_namespace: str,
     provisioned_concurrency: bool,
     other_functions: tuple[str, ...] = (),
+    released_version: str | None = None,
+    dead_letter_queues: tuple[str, ...] = (),
 ) -> list[AlarmSpec]:
-    """The alarms of one stack, as data (also what the dashboard and the runbook tests read)."""
+    """The alarms of one stack, as data (also what the dashboard and the runbook tests read).
+
+    ``released_version`` (the version Terraform last published, a token) adds the release gates: the error rate
+    and p99 duration of that version alone (Lambda's ``ExecutedVersion`` dimension, as SAM's safe deployments do),
+    over a short window. An alias-wide rate would be diluted by the old version's traffic: at a 10 % canary the new
+    version would have to fail ten times the threshold before the gate noticed."""
     fn = {"FunctionName": function_name}
     fn_alias = {"FunctionName": function_name, "Resource": f"{function_name}:{alias}"}
     api = {"ApiName": api_name, "Stage": stage}
@@ -194,7 +245,6 @@ def alarm_specs(
             Metric("AWS/Lambda", "Errors", fn_alias, "Sum"),
             Metric("AWS/Lambda", "Invocations", fn_alias, "Sum"),
             threshold=config.lambda_error_rate_percent,
-            gates_release=True,
         ),
         AlarmSpec(
             "lambda-throttles",
@@ -213,7 +263,6 @@ def alarm_specs(
             round(config.duration_p99_fraction_of_timeout * timeout_seconds * 1000, 3),
             "GreaterThanThreshold",
             "notBreaching",
-            gates_release=True,
         ),
         AlarmSpec(
             "lambda-concurrency",
@@ -300,16 +349,58 @@ def alarm_specs(
         )
         for name in other_functions
     ]
-    if provisioned_concurrency:
-        specs.append(
+    if released_version is not None:
+        new_version = {**fn_alias, "ExecutedVersion": released_version}
+        gate = {
+            "gates_release": True,
+            "evaluation_periods": config.release_gate_evaluation_periods,
+            "datapoints_to_alarm": config.release_gate_datapoints_to_alarm,
+        }
+        specs += [
+            _percent(
+                "release-error-rate",
+                "New version error rate (%)",
+                "The version being released fails more than the allowed share of its invocations: CodeDeploy stops "
+                "the release and moves the alias back.",
+                Metric("AWS/Lambda", "Errors", new_version, "Sum"),
+                Metric("AWS/Lambda", "Invocations", new_version, "Sum"),
+                threshold=config.lambda_error_rate_percent,
+                **gate,
+            ),
             AlarmSpec(
-                "provisioned-spillover",
-                "Provisioned concurrency spillover",
-                "Requests ran on on-demand instances because provisioned concurrency was used up (cold starts).",
-                {"spillover": Metric("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", fn_alias, "Sum")},
-                0,
+                "release-duration-p99",
+                "New version duration p99 (ms)",
+                f"The version being released is slow: its p99 approaches the {timeout_seconds} s timeout.",
+                {"duration": Metric("AWS/Lambda", "Duration", new_version, "p99")},
+                round(config.duration_p99_fraction_of_timeout * timeout_seconds * 1000, 3),
                 "GreaterThanThreshold",
                 "notBreaching",
+                **gate,
+            ),
+        ]
+    specs += [
+        AlarmSpec(
+            f"dead-letters-{queue}",
+            f"Dead letters: {queue}",
+            "Asynchronous invocations failed every retry and wait in the dead-letter queue.",
+            {"visible": Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue}, "Maximum")},
+            0,
+            "GreaterThanThreshold",
+            "notBreaching",
+            extra={"runbook": "dead-letters"},
+        )
+        for queue in dead_letter_queues
+    ]
+    if provisioned_concurrency:
+        specs.append(
+            _percent(
+                "provisioned-spillover",
+                "Provisioned concurrency spillover (%)",
+                "More than the allowed share of invocations ran on on-demand instances because provisioned "
+                "concurrency was used up (cold starts).",
+                Metric("AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", fn_alias, "Sum"),
+                Metric("AWS/Lambda", "Invocations", fn_alias, "Sum"),
+                threshold=config.provisioned_spillover_percent,
             )
         )
     return specs
@@ -340,6 +431,7 @@ class Monitoring(Construct):
         account: AccountContext,
         provisioned_concurrency: bool,
         other_functions: tuple[Function, ...] = (),
+        release_gates: bool = False,
     ) -> None:
         super().__init__(scope, id)
         self._config = config
@@ -421,6 +513,10 @@ class Monitoring(Construct):
             metrics_namespace=function.metrics_namespace,
             provisioned_concurrency=provisioned_concurrency,
             other_functions=tuple(f.name for f in other_functions),
+            released_version=function.lambda_function.version if release_gates else None,
+            dead_letter_queues=tuple(
+                f.dead_letter_queue_name for f in (function, *other_functions) if f.dead_letter_queue_name
+            ),
         )
         self.alarms = {spec.key: self._alarm(spec) for spec in self.specs}
         self.dashboard = CloudwatchDashboard(
@@ -456,8 +552,8 @@ class Monitoring(Construct):
             "alarm_description": f"{spec.meaning} Runbook: {RUNBOOK}#{runbook}",
             "comparison_operator": spec.comparison,
             "threshold": spec.threshold,
-            "evaluation_periods": config.evaluation_periods,
-            "datapoints_to_alarm": config.datapoints_to_alarm,
+            "evaluation_periods": spec.evaluation_periods or config.evaluation_periods,
+            "datapoints_to_alarm": spec.datapoints_to_alarm or config.datapoints_to_alarm,
             "treat_missing_data": spec.treat_missing_data,
             "alarm_actions": [self.topic.arn],
             "ok_actions": [self.topic.arn],

@@ -140,11 +140,12 @@ class Release(Construct):
                 "Action": ["lambda:GetAlias", "lambda:UpdateAlias"],
                 "Resource": function_arn,
             },
+            # CodeDeploy reads provisioned concurrency of the alias and of the versions it shifts between.
             {
                 "Sid": "ReadProvisionedConcurrency",
                 "Effect": "Allow",
                 "Action": "lambda:GetProvisionedConcurrencyConfig",
-                "Resource": f"{function_arn}:{function.alias_name}",
+                "Resource": f"{function_arn}:*",
             },
             {
                 "Sid": "ReadTheGatingAlarms",
@@ -167,7 +168,11 @@ class Release(Construct):
             )
         # CodeDeploy documents its service role's trust without a condition.
         self.role = IamRole(
-            self, "role", name=f"{name}-codedeploy", assume_role_policy=trust("codedeploy.amazonaws.com")
+            self,
+            "role",
+            name=f"{name}-codedeploy",
+            assume_role_policy=trust("codedeploy.amazonaws.com"),
+            permissions_boundary=account.role_boundary_arn,
         )
         policy = IamRolePolicy(
             self, "policy", role=self.role.id, name="release-this-alias", policy=document(statements)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from cdktf import S3Backend, S3BackendEndpointConfig, TerraformStack
 
 from modules.aws_provider import REGION, EmulatorConfig, check_region
-from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks
+from modules.validation import BUCKET_NAME, BUCKET_NAME_HELP, Checks, fail
 
 KMS_KEY_ARN = rf"arn:aws[a-z-]*:kms:{REGION}:\d{{12}}:key/(mrk-)?[0-9a-f]{{8}}-?[0-9a-f-]{{27,}}"
 
@@ -23,7 +23,8 @@ class RemoteStateConfig:
     kms_key_arn: str | None = None
     """ARN of that key (the bootstrap output ``state_kms_key_arn``). The state bucket's policy refuses uploads
     whose key id is not this ARN, and Terraform's S3 backend sends ``kms_key_id`` as the key id of every state and
-    lock object, so real accounts need the ARN; only the emulator (default None) makes do with the alias."""
+    lock object, so a real account's backend needs the ARN and is refused without it; only the emulator (default
+    None) uses the alias."""
     region: str = REGION
     """Region of the state bucket; only ``us-east-1``."""
     key_prefix: str = ""
@@ -49,19 +50,27 @@ class RemoteStateConfig:
             )
         checks.done()
 
-    @property
-    def backend_kms_key_id(self) -> str:
-        """What the backend sends as the state objects' key id: the ARN when known, else the alias."""
-        return self.kms_key_arn or self.kms_key_alias
+    def backend_kms_key_id(self, *, emulated: bool) -> str:
+        """What the backend sends as the state objects' key id: the ARN; the alias only on the emulator."""
+        if self.kms_key_arn:
+            return self.kms_key_arn
+        if not emulated:
+            raise fail(
+                "state.kms_key_arn",
+                None,
+                "the state key's ARN for a real account's backend (an alias is refused by the state bucket)",
+            )
+        return self.kms_key_alias
 
     def key_for(self, stack_name: str) -> str:
         return f"{self.key_prefix}{stack_name}/terraform.tfstate"
 
 
 def configure_remote_state(
-    stack: TerraformStack, *, config: RemoteStateConfig, emulator: EmulatorConfig | None
+    stack: TerraformStack, *, config: RemoteStateConfig, emulator: EmulatorConfig | None, key: str | None = None
 ) -> S3Backend:
-    """Point ``stack`` at its own state object; against the emulator, the same backend with local endpoints."""
+    """Point ``stack`` at its own state object (``<key prefix><key or stack name>/terraform.tfstate``); against the
+    emulator, the same backend with local endpoints."""
     emulator_settings = {}
     if emulator:
         emulator_settings = {
@@ -74,10 +83,10 @@ def configure_remote_state(
     backend = S3Backend(
         stack,
         bucket=config.bucket,
-        key=config.key_for(stack.node.id),
+        key=config.key_for(key or stack.node.id),
         region=config.region,
         encrypt=True,
-        kms_key_id=config.backend_kms_key_id,
+        kms_key_id=config.backend_kms_key_id(emulated=emulator is not None),
         **emulator_settings,
     )
     # cdktf 0.21's S3Backend predates Terraform 1.10's native S3 locking (conditional writes of a

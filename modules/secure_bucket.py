@@ -240,9 +240,13 @@ class SecureBucket(Construct):
                             days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
                         )
                     ],
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=config.access_log_expiration_days)]
-                    if expire_current
-                    else None,
+                    # Log objects expire by age; in a versioned bucket whose objects are replaced (state) or
+                    # deleted, a delete marker left once its noncurrent versions expired is removed too.
+                    expiration=[
+                        S3BucketLifecycleConfigurationRuleExpiration(days=config.access_log_expiration_days)
+                        if expire_current
+                        else S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)
+                    ],
                     noncurrent_version_expiration=[
                         S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                             noncurrent_days=config.noncurrent_version_expiration_days

@@ -8,6 +8,9 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import CloudwatchLogResourcePolicy
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
+    Wafv2WebAclAssociationConfig,
+    Wafv2WebAclAssociationConfigRequestBody,
+    Wafv2WebAclAssociationConfigRequestBodyApiGateway,
     Wafv2WebAclDefaultAction,
     Wafv2WebAclDefaultActionAllow,
     Wafv2WebAclRule,
@@ -19,7 +22,11 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
-from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
 from constructs import Construct
 
 from modules.account import AccountContext
@@ -32,10 +39,19 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesAmazonIpReputationList",
 )
-# Rules of the managed groups that only count. SizeRestrictions_BODY blocks bodies over 8 KB, while the API accepts
-# events up to its own limit (functions/api: MAX_BODY_BYTES, answered with 413): blocking would make prod refuse
-# with 403 what dev accepts, and make the 413 unreachable. WAF inspects only the first 8 KB of a REST API body.
-COUNTED_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
+# Rules of the managed groups that only count (their matches are logged, never blocked):
+# - SizeRestrictions_BODY blocks bodies over 8 KB, while the API accepts events up to its own limit (functions/api:
+#   MAX_BODY_BYTES, answered with 413): blocking would make prod refuse with 403 what dev accepts.
+# - GenericRFI_BODY blocks bodies that carry URLs with a scheme and a path, which an event's free-form payload
+#   legitimately holds (a webhook target, a link); the API never fetches what a payload names.
+# - NoUserAgent_HEADER blocks requests without a User-Agent, which server-to-server callers (SigV4, client
+#   credentials) need not send; every caller is authenticated before the function runs.
+COUNTED_RULES = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY", "GenericRFI_BODY", "NoUserAgent_HEADER")}
+# How much of a body WAF inspects for an API Gateway stage (16 KB is free; each further 16 KB is billed per
+# request). Bodies beyond it are judged on their first part.
+BODY_INSPECTION_LIMITS = {16: "KB_16", 32: "KB_32", 48: "KB_48", 64: "KB_64"}
+# Headers whose values WAF must not write to its logs (and so to the archive): credentials.
+REDACTED_HEADERS = ("authorization", "x-api-key")
 
 
 @dataclass(frozen=True)
@@ -47,11 +63,15 @@ class WafConfig:
     rate_limit_per_5_minutes: int = 2000
     """Requests per 5 minutes above which a client IP is blocked (100..2,000,000,000; default 2000). The
     environment requires it to admit one API key at its usage plan's full rate."""
+    body_inspection_limit_kb: int = 16
+    """How much of a request body the rules inspect: 16 (default, free), 32, 48 or 64 KB (billed per request
+    above 16). The API accepts bodies up to 256 KiB; WAF judges a longer one on its first part."""
 
     def __post_init__(self) -> None:
         checks = Checks("waf")
         checks.pattern("name", self.name, r"[A-Za-z0-9_-]{1,100}", "1-100 of A-Z, a-z, 0-9, '-', '_'")
         checks.int_range("rate_limit_per_5_minutes", self.rate_limit_per_5_minutes, 100, 2_000_000_000)
+        checks.choice("body_inspection_limit_kb", self.body_inspection_limit_kb, BODY_INSPECTION_LIMITS)
         checks.done()
 
 
@@ -120,6 +140,15 @@ class Waf(Construct):
             visibility_config=Wafv2WebAclVisibilityConfig(
                 cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=config.name
             ),
+            association_config=Wafv2WebAclAssociationConfig(
+                request_body=[
+                    Wafv2WebAclAssociationConfigRequestBody(
+                        api_gateway=Wafv2WebAclAssociationConfigRequestBodyApiGateway(
+                            default_size_inspection_limit=BODY_INSPECTION_LIMITS[config.body_inspection_limit_kb]
+                        )
+                    )
+                ]
+            ),
         )
         Wafv2WebAclAssociation(self, "association", resource_arn=stage_arn, web_acl_arn=self.web_acl.arn)
         self.log_group = shipping.log_group(
@@ -145,5 +174,11 @@ class Waf(Construct):
             "logging",
             resource_arn=self.web_acl.arn,
             log_destination_configs=[self.log_group.arn],
+            redacted_fields=[
+                Wafv2WebAclLoggingConfigurationRedactedFields(
+                    single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header)
+                )
+                for header in REDACTED_HEADERS
+            ],
             depends_on=[delivery],
         )

@@ -1,11 +1,13 @@
 """The bootstrap stack of one account: the remote-state bucket and key, the account's API Gateway logging role,
-and the CI deploy roles; its own state stays local."""
+each environment's service-role boundary and the CI deploy roles. Its first apply keeps its state locally (the
+bucket cannot hold the state of the stack that creates it); once the state key's ARN is set, its state moves into
+that bucket (``make bootstrap`` pushes it there)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import LocalBackend, TerraformLocal, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from modules.account import AccountContext
@@ -13,6 +15,8 @@ from modules.api_gateway_account import ApiGatewayAccountLogging
 from modules.aws_provider import RegionLockedProvider
 from modules.deploy_roles import DeployRoles
 from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
+from modules.remote_state import configure_remote_state
+from modules.role_boundary import ServiceRoleBoundary
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from stacks.environments import BootstrapConfig
 
@@ -20,15 +24,28 @@ from stacks.environments import BootstrapConfig
 class BootstrapStack(TerraformStack):
     """Creates, once per account, what every other stack of that account relies on.
 
-    Its own state stays local (``bootstrap_state_dir``): the bucket cannot hold the state of the stack that
-    creates it. The bucket and key are ``prevent_destroy`` in every environment.
+    Its state is local (``bootstrap_state_dir``) until ``config.remote_state``; then it is the state bucket's object
+    ``<key prefix><stack>-<env>/terraform.tfstate``, and the local file it came from is named in the local value
+    ``local_state_before_migration`` for ``make bootstrap`` to push. The bucket and key are ``prevent_destroy`` in
+    every environment.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: BootstrapConfig) -> None:
         super().__init__(scope, id)
         environment = config.environment
-        self.policy_exemptions = environment.policy_exemptions
-        LocalBackend(self, path=str(Path(environment.bootstrap_state_dir) / f"{id}-{environment.environment}.tfstate"))
+        self.policy_exemptions = {
+            **environment.policy_exemptions,
+            "role-boundary": "the bootstrap's roles are not service roles: the deploy roles and the account's API "
+            "Gateway logging role are created by an administrator, with the boundaries themselves",
+        }
+        local_state = Path(environment.bootstrap_state_dir) / f"{id}-{environment.environment}.tfstate"
+        if config.remote_state:
+            self.backend = configure_remote_state(
+                self, config=environment.state, emulator=None, key=f"{id}-{environment.environment}"
+            )
+            TerraformLocal(self, "local_state_before_migration", str(local_state))
+        else:
+            self.backend = LocalBackend(self, path=str(local_state))
         self.provider = RegionLockedProvider(self, "provider", config=environment.provider)
         self.account = AccountContext(self, "account")
         self.key = EncryptionKey(
@@ -62,6 +79,12 @@ class BootstrapStack(TerraformStack):
             if environment.api_gateway_account
             else None
         )
+        self.boundaries = {
+            target.environment: ServiceRoleBoundary(
+                self, f"{target.environment}_boundary", name_prefix=target.name_prefix, account=self.account
+            )
+            for target in config.targets
+        }
         self.deploy_roles = (
             DeployRoles(
                 self,
@@ -70,6 +93,7 @@ class BootstrapStack(TerraformStack):
                 account=self.account,
                 state_bucket_arn=self.state_bucket.bucket.arn,
                 state_key_arn=self.key.arn,
+                boundary_arns={name: boundary.arn for name, boundary in self.boundaries.items()},
             )
             if config.deploy_roles
             else None

@@ -1,9 +1,11 @@
 """Every environment's settings, in one place: the differences between local, dev and prod are visible here.
 
 Values a deployment must supply without editing code come from environment variables, all documented in the
-README: ``AWS_ACCOUNT_ID_<ENV>``, ``TF_STATE_KMS_KEY_ARN_<ENV>``, ``ALARM_EMAILS_<ENV>``,
-``ALARM_HTTPS_ENDPOINTS_<ENV>``, ``GITHUB_REPOSITORY``, ``TF_STATE_BUCKET``, ``TF_STATE_KEY_PREFIX``,
-``TF_STATE_REGION``, ``EMULATOR_PORT``, ``BOOTSTRAP_ENV`` and ``BOOTSTRAP_STATE_DIR``.
+README and listed in ``DEPLOYMENT_VARIABLES``. dev and prod are synthesized only once both their account
+(``AWS_ACCOUNT_ID_<ENV>``) and their state key (``TF_STATE_KMS_KEY_ARN_<ENV>``) are set: a stack that could only
+reach the wrong account, or write state the bucket refuses, is never written, so no tool (``make``, ``cdktf
+deploy``, plain ``terraform``) can plan it; synth prints what is missing instead. A state key without its account
+is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from modules.api import ApiConfig
 from modules.api_gateway_account import ApiGatewayAccountConfig
 from modules.autoscaling import AutoscalingConfig, ScheduledCapacity
 from modules.aws_provider import REGION, EmulatorConfig, ProviderConfig, check_region
-from modules.deploy_roles import DeployRolesConfig, DeployTarget
+from modules.deploy_roles import DeployRolesConfig, DeployTarget, apply_role_path
 from modules.encryption_key import EncryptionKeyConfig
 from modules.function import FunctionConfig
 from modules.log_archive import LogArchiveConfig
@@ -29,6 +31,22 @@ from modules.validation import Checks, collect_errors
 from modules.waf import WafConfig
 
 ENVIRONMENT_NAMES = ("local", "dev", "prod")
+# Every variable the configuration reads: tests clear them all, so a machine or CI job that sets any (GitHub sets
+# GITHUB_REPOSITORY in every job) cannot change what they synthesize. "{ENV}" stands for each environment's name.
+DEPLOYMENT_VARIABLES = (
+    "AWS_ACCOUNT_ID_{ENV}",
+    "TF_STATE_KMS_KEY_ARN_{ENV}",
+    "ALARM_EMAILS_{ENV}",
+    "ALARM_HTTPS_ENDPOINTS_{ENV}",
+    "GITHUB_REPOSITORY",
+    "GITHUB_OIDC_PROVIDER_ARN",
+    "TF_STATE_BUCKET",
+    "TF_STATE_KEY_PREFIX",
+    "TF_STATE_REGION",
+    "BOOTSTRAP_ENV",
+    "BOOTSTRAP_STATE_DIR",
+    "EMULATOR_PORT",
+)
 APP_NAME = "serverless-app"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EMULATOR_PORT = 4599
@@ -171,6 +189,21 @@ class EnvironmentConfig:
                 f"{WAF_WINDOW_SECONDS} s): below it WAF blocks a client from one address before its API key reaches "
                 "the plan's rate",
             )
+        release = self.release
+        if (
+            typed["release"]
+            and typed["monitoring"]
+            and release.strategy in ("canary", "linear")
+            and _numbers(monitoring.period_seconds, monitoring.release_gate_evaluation_periods)
+        ):
+            checks.that(
+                monitoring.release_gate_seconds <= release.interval_minutes * 60,
+                "monitoring.release_gate_evaluation_periods",
+                monitoring.release_gate_evaluation_periods,
+                f"at most {max(1, release.interval_minutes * 60 // monitoring.period_seconds)} (x "
+                f"{monitoring.period_seconds} s periods): a release gate must be able to fire within one "
+                f"{release.interval_minutes}-minute step of the {release.strategy} release, before more traffic moves",
+            )
         arn = self.state.kms_key_arn if typed["state"] else None
         if arn and self.allowed_account_ids and isinstance(arn, str) and arn.count(":") >= 5:
             checks.that(
@@ -178,6 +211,15 @@ class EnvironmentConfig:
                 "state.kms_key_arn",
                 arn,
                 f"a key in this environment's account ({', '.join(self.allowed_account_ids)})",
+            )
+        if self.emulator is None and typed["state"] and self.state.kms_key_arn is not None:
+            # A state key names its account: without the account guard it would be a key for nobody in particular.
+            checks.that(
+                bool(self.allowed_account_ids),
+                "allowed_account_ids",
+                self.allowed_account_ids,
+                f"the account of state.kms_key_arn (set AWS_ACCOUNT_ID_{self.environment.upper()} with "
+                f"TF_STATE_KMS_KEY_ARN_{self.environment.upper()})",
             )
         if self.environment == "prod" and typed["log_archive"]:
             bucket = self.log_archive.bucket
@@ -243,6 +285,24 @@ class EnvironmentConfig:
         return exemptions
 
     @property
+    def deployable(self) -> bool:
+        """Whether the stack is synthesized: the emulator's always; dev's and prod's once their account and state
+        key are both set (see the module docstring)."""
+        return not self.missing_settings
+
+    @property
+    def missing_settings(self) -> tuple[str, ...]:
+        """The variables to set before this environment is synthesized (empty when it is). The account alone is
+        enough for its account's bootstrap, whose output is the state key's ARN."""
+        variable = self.environment.upper()
+        missing = []
+        if self.emulator is None and not self.allowed_account_ids:
+            missing.append(f"AWS_ACCOUNT_ID_{variable}")
+        if self.emulator is None and self.state.kms_key_arn is None:
+            missing.append(f"TF_STATE_KMS_KEY_ARN_{variable} (the bootstrap output state_kms_key_arn)")
+        return tuple(missing)
+
+    @property
     def account_id(self) -> str | None:
         """The account this environment deploys to, when known (the emulator's, or ``AWS_ACCOUNT_ID_<ENV>``)."""
         if self.emulator is not None:
@@ -263,6 +323,10 @@ class EnvironmentConfig:
             timeout_seconds=29,
             reserved_concurrency=2,
             environment={"TARGET_FUNCTION_NAME": self.function.name},
+            # CodeDeploy invokes the hook by name, asynchronously: a retry would run the smoke test again and
+            # report a second status for one lifecycle event.
+            async_retry_attempts=0,
+            invoked_by_name=True,
         )
 
     @property
@@ -391,7 +455,12 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
     if environment == "dev":
         return EnvironmentConfig(
             **common,
-            encryption_key=EncryptionKeyConfig(alias=prefix, deletion_window_in_days=7, prevent_destroy=False),
+            encryption_key=EncryptionKeyConfig(
+                alias=prefix,
+                deletion_window_in_days=7,
+                prevent_destroy=False,
+                administrator_role=apply_role_path(prefix),
+            ),
             log_archive=LogArchiveConfig(bucket=SecureBucketConfig(name=f"{prefix}-logs", **disposable)),
             log_shipping=LogShippingConfig(
                 name_prefix=prefix, buffering_interval_in_seconds=60, log_retention_in_days=14
@@ -407,13 +476,18 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
             ),
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),  # off to save cost
             waf=None,
-            monitoring=_monitoring(environ, environment, prefix, api_4xx_rate_percent=25.0),
+            # One-minute release gates: each step of its one-minute linear release is judged before the next.
+            monitoring=_monitoring(
+                environ, environment, prefix, api_4xx_rate_percent=25.0, release_gate_evaluation_periods=1
+            ),
             # A short linear release: the same CodeDeploy path as prod, done in 3 minutes.
             release=ReleaseConfig(strategy="linear", percent=25, interval_minutes=1),
         )
     return EnvironmentConfig(
         **common,
-        encryption_key=EncryptionKeyConfig(alias=prefix, deletion_window_in_days=30, prevent_destroy=True),
+        encryption_key=EncryptionKeyConfig(
+            alias=prefix, deletion_window_in_days=30, prevent_destroy=True, administrator_role=apply_role_path(prefix)
+        ),
         log_archive=LogArchiveConfig(
             bucket=SecureBucketConfig(
                 name=f"{prefix}-logs",
@@ -449,7 +523,8 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
             ),
         ),
         # One client at its key's full rate (500/s) from one address stays under the per-IP limit.
-        waf=WafConfig(name=prefix, rate_limit_per_5_minutes=150_000),
+        # The rules see the first 64 KB of a body (16 KB is WAF's free default; the API accepts 256 KiB).
+        waf=WafConfig(name=prefix, rate_limit_per_5_minutes=150_000, body_inspection_limit_kb=64),
         monitoring=_monitoring(
             environ,
             environment,
@@ -467,27 +542,55 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
 @dataclass(frozen=True)
 class BootstrapConfig:
     """What the bootstrap stack of one account creates: the state bucket and key, the account's API Gateway
-    logging role, and (when a repository is named) the CI deploy roles of every environment in the account."""
+    logging role, each environment's service-role boundary, and (when a repository is named) the CI deploy roles
+    of every environment in the account."""
 
     environment: EnvironmentConfig
     """The environment whose account is bootstrapped (``BOOTSTRAP_ENV``)."""
+    targets: tuple[DeployTarget, ...]
+    """Every environment deployed into this account: each gets its service-role boundary (and deploy roles)."""
     deploy_roles: DeployRolesConfig | None
     """GitHub OIDC roles (from ``GITHUB_REPOSITORY``; none for the emulator or when unset)."""
+
+    def __post_init__(self) -> None:
+        checks = Checks()
+        environment = self.environment
+        checks.that(
+            environment.emulator is not None or bool(environment.allowed_account_ids),
+            "BOOTSTRAP_ENV",
+            environment.environment,
+            f"an environment whose account is set (set AWS_ACCOUNT_ID_{environment.environment.upper()}: the "
+            "bootstrap creates the account's state bucket, named after it)",
+        )
+        provider = self.deploy_roles.existing_oidc_provider_arn if self.deploy_roles else None
+        if provider and environment.account_id:
+            checks.that(
+                provider.split(":")[4] == environment.account_id,
+                "GITHUB_OIDC_PROVIDER_ARN",
+                provider,
+                f"the OIDC provider of the bootstrapped account {environment.account_id}",
+            )
+        checks.done()
+
+    @property
+    def remote_state(self) -> bool:
+        """Whether the bootstrap's own state lives in the state bucket it created: on a real account once the
+        state key's ARN is known (``TF_STATE_KMS_KEY_ARN_<ENV>``, the output of the first, local-state apply),
+        so that a team, not one laptop, can re-apply the roles. ``make bootstrap`` moves the local state there."""
+        return self.environment.emulator is None and self.environment.state.kms_key_arn is not None
 
 
 def bootstrap_config(
     configs: dict[str, EnvironmentConfig], environ: os._Environ | dict | None = None
 ) -> BootstrapConfig:
-    """The bootstrap of ``BOOTSTRAP_ENV``'s account; its deploy roles cover every environment in that account."""
+    """The bootstrap of ``BOOTSTRAP_ENV``'s account; boundaries and roles cover every environment in that account."""
     environ = os.environ if environ is None else environ
     config = configs[bootstrap_environment(environ)]
-    repository = environ.get("GITHUB_REPOSITORY", "")
-    if config.emulator is not None or not repository:
-        return BootstrapConfig(environment=config, deploy_roles=None)
     shared = [
         c
         for c in configs.values()
-        if c.emulator is None and (c is config or (c.account_id is not None and c.account_id == config.account_id))
+        if c is config
+        or (c.emulator is None and config.emulator is None and c.account_id and c.account_id == config.account_id)
     ]
     targets = tuple(
         DeployTarget(
@@ -497,10 +600,18 @@ def bootstrap_config(
         )
         for c in shared
     )
+    repository = environ.get("GITHUB_REPOSITORY", "")
     with collect_errors():
-        return BootstrapConfig(
-            environment=config, deploy_roles=DeployRolesConfig(github_repository=repository, targets=targets)
+        roles = (
+            DeployRolesConfig(
+                github_repository=repository,
+                targets=targets,
+                existing_oidc_provider_arn=environ.get("GITHUB_OIDC_PROVIDER_ARN") or None,
+            )
+            if config.emulator is None and repository
+            else None
         )
+        return BootstrapConfig(environment=config, targets=targets, deploy_roles=roles)
 
 
 def bootstrap_environment(environ: os._Environ | dict | None = None) -> str:

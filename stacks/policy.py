@@ -47,6 +47,18 @@ NAME_LIMITS = {
 }
 # What a reference resolves to, at most, when it is part of a name.
 TOKEN_LENGTHS = {"account_id": 12, "partition": 10, "id": 10}
+# Resources whose state holds a secret in plain text (every role that plans reads the state, and saved plans carry
+# it): attribute, and the condition under which it is a secret (None: always).
+SECRET_IN_STATE = {
+    "aws_api_gateway_api_key": ("value", None),
+    "aws_api_gateway_usage_plan_key": ("value", None),
+    "aws_iam_access_key": ("secret", None),
+    "aws_secretsmanager_secret_version": ("secret_string", None),
+    "aws_ssm_parameter": ("value", ("type", "SecureString")),
+    "aws_cognito_user_pool_client": ("client_secret", ("generate_secret", True)),
+    "random_password": ("result", None),
+    "tls_private_key": ("private_key_pem", None),
+}
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3FullAccess")
 POLICY_ATTRIBUTES = {
     "aws_iam_role_policy": "policy",
@@ -106,7 +118,8 @@ def check(tf: dict, exemptions: frozenset[str] = frozenset()) -> list[Violation]
         *_name_lengths(resources),
         *_functions(resources, dead_letters="dead-letter-queue" not in exemptions),
         *_log_groups(resources),
-        *_iam(resources),
+        *_iam(resources, boundary="role-boundary" not in exemptions),
+        *_secrets(tf),
     ]
 
 
@@ -259,7 +272,32 @@ def _log_groups(resources: dict) -> Iterator[Violation]:
             yield Violation(path, "log group without a subscription filter: its lines would never reach the archive")
 
 
-def _iam(resources: dict) -> Iterator[Violation]:
+def _secrets(tf: dict) -> Iterator[Violation]:
+    resources = tf.get("resource", {})
+    for type_, (attribute, when) in SECRET_IN_STATE.items():
+        for name, resource in _each(resources, type_):
+            if when is None or resource.get(when[0]) == when[1]:
+                yield Violation(
+                    _path(resource, f"{type_}.{name}"),
+                    f"keeps a secret ({attribute}) in the Terraform state, which every plan reads: issue credentials "
+                    "with tools/clients.py (make client) instead",
+                )
+    for name, output in tf.get("output", {}).items():
+        if output.get("sensitive"):
+            yield Violation(
+                f"output.{name}", "a sensitive output is kept in the Terraform state, which every plan reads"
+            )
+
+
+def _iam(resources: dict, boundary: bool) -> Iterator[Violation]:
+    if boundary:
+        for name, role in _each(resources, "aws_iam_role"):
+            if not role.get("permissions_boundary"):
+                yield Violation(
+                    _path(role, f"aws_iam_role.{name}"),
+                    "IAM role without a permissions boundary (AccountContext(role_boundary=...)): the CI apply role "
+                    "may create roles only with one",
+                )
     for type_, attribute in POLICY_ATTRIBUTES.items():
         for name, resource in _each(resources, type_):
             yield from _broad_actions(_path(resource, f"{type_}.{name}"), resource.get(attribute))

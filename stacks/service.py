@@ -16,6 +16,7 @@ from modules.log_shipping import LogShipping
 from modules.monitoring import Monitoring
 from modules.release import Release
 from modules.remote_state import configure_remote_state
+from modules.role_boundary import boundary_policy_path
 from modules.waf import Waf
 from stacks import contract
 from stacks.environments import EnvironmentConfig
@@ -31,7 +32,9 @@ class ServiceStack(TerraformStack):
         self.policy_exemptions = config.policy_exemptions
         self.backend = configure_remote_state(self, config=config.state, emulator=config.emulator)
         self.provider = RegionLockedProvider(self, "provider", config=config.provider)
-        self.account = account = AccountContext(self, "account")
+        self.account = account = AccountContext(
+            self, "account", role_boundary=boundary_policy_path(f"{config.app_name}-{config.environment}")
+        )
         self.key = EncryptionKey(self, "key", config=config.encryption_key, account=account)
         self.log_archive = LogArchive(self, "log_archive", config=config.log_archive, key=self.key, account=account)
         self.log_shipping = LogShipping(
@@ -84,6 +87,7 @@ class ServiceStack(TerraformStack):
             account=account,
             provisioned_concurrency=self.autoscaling is not None,
             other_functions=(self.release_hook,) if self.release_hook else (),
+            release_gates=config.release.uses_codedeploy,
         )
         self.release = (
             Release(
@@ -149,7 +153,7 @@ class ServiceStack(TerraformStack):
     def _outputs(self) -> None:
         outputs = {
             "api_url": (self.api.url, "Invoke URL of the API stage"),
-            "api_key_id": (self.api.api_key.id, "Id of the default API key (value: api_key_value)"),
+            "usage_plan_id": (self.api.usage_plan.id, "Usage plan whose keys `make client` issues (x-api-key)"),
             "function_name": (self.function.lambda_function.function_name, "Lambda function name"),
             "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),
             "log_bucket_name": (self.log_archive.bucket.bucket, "Versioned, KMS-encrypted bucket of every log line"),
@@ -164,10 +168,3 @@ class ServiceStack(TerraformStack):
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)
-        TerraformOutput(
-            self,
-            "api_key_value",
-            value=self.api.api_key.value,
-            sensitive=True,
-            description="The default API key (send it as x-api-key)",
-        )

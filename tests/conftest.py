@@ -18,16 +18,16 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ["CHECKPOINT_DISABLE"] = "1"
 if (PROJECT_DIR / ".cache" / "terraform.rc").exists():  # written by `make setup`: offline provider installs
     os.environ["TF_CLI_CONFIG_FILE"] = str(PROJECT_DIR / ".cache" / "terraform.rc")
-for name in (
+# Every variable the configuration reads is cleared, so a machine or CI job that sets any (GitHub sets
+# GITHUB_REPOSITORY in every job; the pipeline's variables) cannot change what the tests synthesize. Tests that need
+# one pass it explicitly. A test runs the suite with all of them set (tests/test_workflows.py).
+from stacks.environments import DEPLOYMENT_VARIABLES, ENVIRONMENT_NAMES  # noqa: E402
+
+for name in {
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
-    "TF_STATE_BUCKET",
-    "TF_STATE_REGION",
-    "TF_STATE_KEY_PREFIX",
-    "BOOTSTRAP_ENV",
-    "AWS_ACCOUNT_ID_DEV",
-    "AWS_ACCOUNT_ID_PROD",
-):
+    *(v.format(ENV=e.upper()) for v in DEPLOYMENT_VARIABLES for e in ENVIRONMENT_NAMES),
+}:
     os.environ.pop(name, None)
 # The handler reads its configuration when imported, as on Lambda, and the stacks import it too (for its OpenAPI
 # document): set it before any test module can, as the stack sets it (tests/test_function.py checks that side).
@@ -41,7 +41,7 @@ os.environ.update(
     }
 )
 
-from stack_helpers import Synth, synthesize  # noqa: E402
+from stack_helpers import DEPLOYED, Synth, synthesize  # noqa: E402
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -68,7 +68,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return synthesize(tmp_path_factory.mktemp("synth") / "cdktf.out")
+    """Every stack, dev and prod configured as a deployment would configure them (DEPLOYED)."""
+    return synthesize(tmp_path_factory.mktemp("synth") / "cdktf.out", DEPLOYED)
 
 
 @pytest.fixture(scope="session")

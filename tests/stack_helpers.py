@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The settings under which dev and prod are synthesized (their accounts and state keys; without them neither is).
+DEV_ACCOUNT, PROD_ACCOUNT = "111111111111", "222222222222"
+DEPLOYED = {
+    "AWS_ACCOUNT_ID_DEV": DEV_ACCOUNT,
+    "TF_STATE_KMS_KEY_ARN_DEV": f"arn:aws:kms:us-east-1:{DEV_ACCOUNT}:key/11111111-1111-4111-8111-111111111111",
+    "AWS_ACCOUNT_ID_PROD": PROD_ACCOUNT,
+    "TF_STATE_KMS_KEY_ARN_PROD": f"arn:aws:kms:us-east-1:{PROD_ACCOUNT}:key/22222222-2222-4222-8222-222222222222",
+    "ALARM_EMAILS_PROD": "oncall@example.com",
+}
 
 
 @dataclass(frozen=True)
@@ -125,5 +134,5 @@ def service_for(environment: str, environ: dict[str, str] | None = None) -> dict
     from stacks import environments
     from stacks.service import ServiceStack
 
-    config = environments.load(environ or {})[environment]
+    config = environments.load(DEPLOYED if environ is None else environ)[environment]
     return json.loads(Testing.synth(ServiceStack(Testing.app(), config.stack_name, config=config)))

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from stack_helpers import one, ref, resources
+from stack_helpers import DEPLOYED, one, ref, resources
 
 from modules.api import ACCESS_LOG_FORMAT, ApiConfig
 
@@ -82,7 +82,7 @@ def test_a_route_added_to_the_contract_reaches_api_gateway_and_redeploys(monkeyp
         "get": {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}
     }
     monkeypatch.setattr(contract_module, "document", lambda configs=None: document)
-    stack = ServiceStack(cdktf.Testing.app(), "serverless-app-prod", config=environments.load()["prod"])
+    stack = ServiceStack(cdktf.Testing.app(), "serverless-app-prod", config=environments.load(DEPLOYED)["prod"])
     changed = json.loads(cdktf.Testing.synth(stack))
     methods = changed["resource"]["aws_api_gateway_method"]
     get = next(m for name, m in methods.items() if name.startswith("api_events_id_get"))
@@ -146,16 +146,23 @@ def test_redeployment_hash_changes_when_the_api_definition_changes(monkeypatch, 
     from stacks.service import ServiceStack
 
     app = cdktf.Testing.app()
-    stack = ServiceStack(app, "serverless-app-prod", config=environments.load()["prod"])
+    stack = ServiceStack(app, "serverless-app-prod", config=environments.load(DEPLOYED)["prod"])
     after = json.loads(cdktf.Testing.synth(stack))["resource"]["aws_api_gateway_deployment"]
     assert next(iter(after.values()))["triggers"]["redeployment"] != before
 
 
-def test_usage_plan_and_key(prod):
+def test_usage_plan_without_keys_in_the_state(synth, prod):
     plan = one(prod, "aws_api_gateway_usage_plan")
     assert plan["throttle_settings"] == {"rate_limit": 500, "burst_limit": 1000}
     assert plan["quota_settings"] == {"limit": 50_000_000, "period": "DAY"}
-    assert one(prod, "aws_api_gateway_usage_plan_key")["key_type"] == "API_KEY"
+    # Keys are issued into the plan by `make client` (tools/clients.py): a key Terraform made would sit in plain text
+    # in the state and in every saved plan, which every plan role reads.
+    for tf in synth.stacks.values():
+        assert not resources(tf, "aws_api_gateway_api_key") and not resources(tf, "aws_api_gateway_usage_plan_key")
+        assert not [name for name, output in tf.get("output", {}).items() if output.get("sensitive")]
+    assert prod["output"]["usage_plan_id"]["value"] == ref(
+        "aws_api_gateway_usage_plan", next(iter(resources(prod, "aws_api_gateway_usage_plan"))), "id"
+    )
 
 
 def test_waf_protects_the_prod_stage_only(prod, dev, local):
@@ -180,13 +187,34 @@ def test_waf_protects_the_prod_stage_only(prod, dev, local):
     assert not resources(dev, "aws_wafv2_web_acl") and not resources(local, "aws_wafv2_web_acl")
 
 
-def test_waf_counts_the_8_kb_body_rule_so_the_api_enforces_its_own_limit(prod):
+def test_waf_counts_the_rules_that_misjudge_free_form_events_and_inspects_64_kb(prod):
     from functions.api.models import MAX_BODY_BYTES
 
-    common = next(r for r in one(prod, "aws_wafv2_web_acl")["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet")
+    acl = one(prod, "aws_wafv2_web_acl")
+    common = next(r for r in acl["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet")
     overrides = common["statement"]["managed_rule_group_statement"]["rule_action_override"]
-    assert overrides == [{"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
+    assert overrides == [
+        {"name": rule, "action_to_use": {"count": {}}}
+        for rule in ("SizeRestrictions_BODY", "GenericRFI_BODY", "NoUserAgent_HEADER")
+    ]
     assert MAX_BODY_BYTES == 256 * 1024  # answered with 413 by the handler, in every environment
+    # WAF judges an API Gateway body on its first 16 KB unless told otherwise; prod pays for 64 KB.
+    assert acl["association_config"] == {"request_body": [{"api_gateway": {"default_size_inspection_limit": "KB_64"}}]}
+
+
+def test_waf_never_writes_credentials_into_its_logs(prod):
+    logging = one(prod, "aws_wafv2_web_acl_logging_configuration")
+    assert logging["redacted_fields"] == [
+        {"single_header": {"name": "authorization"}},
+        {"single_header": {"name": "x-api-key"}},
+    ]
+
+
+def test_waf_body_inspection_limit_is_one_of_wafs():
+    from modules.waf import WafConfig
+
+    with pytest.raises(ValueError, match=r"waf.body_inspection_limit_kb=8 is invalid: allowed one of 16, 32, 48, 64"):
+        WafConfig(name="x", body_inspection_limit_kb=8)
 
 
 def test_waf_rate_limit_must_admit_one_key_at_its_usage_plans_full_rate():
@@ -194,7 +222,7 @@ def test_waf_rate_limit_must_admit_one_key_at_its_usage_plans_full_rate():
 
     from stacks import environments
 
-    config = environments.load({})["prod"]
+    config = environments.load(DEPLOYED)["prod"]
     with pytest.raises(
         ValueError,
         match=r"waf.rate_limit_per_5_minutes=2000 is invalid: allowed >= 150000 "

@@ -53,9 +53,11 @@ def test_only_local_points_at_the_emulator(synth):
 def test_allowed_account_ids_come_from_the_environment(tmp_path):
     from stack_helpers import synthesize
 
-    synth = synthesize(tmp_path / "out", {"AWS_ACCOUNT_ID_PROD": "111122223333"})
+    arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    synth = synthesize(tmp_path / "out", {"AWS_ACCOUNT_ID_PROD": "111122223333", "TF_STATE_KMS_KEY_ARN_PROD": arn})
     assert synth.stack("prod")["provider"]["aws"][0]["allowed_account_ids"] == ["111122223333"]
-    assert "allowed_account_ids" not in synth.stack("dev")["provider"]["aws"][0]
+    # dev, whose account is not set, is not synthesized at all: no stack can reach an account nobody named.
+    assert not [name for name in synth.stacks if name.endswith("-dev")]
 
 
 @pytest.mark.parametrize("region", ["eu-west-1", "us-west-2", "us-east-2"])

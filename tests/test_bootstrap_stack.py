@@ -106,11 +106,10 @@ def test_deploy_roles_trust_only_this_repository_by_ref_or_environment(prod_boot
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     roles = {r["name"]: r for r in resources(prod_bootstrap, "aws_iam_role").values() if r.get("path") == "/deploy/"}
     assert set(roles) == {"serverless-app-prod-plan", "serverless-app-prod-apply"}
+    # prod is planned from main only: a pull request's code runs with the plan role's rights, which read prod's
+    # state. Its apply role trusts jobs of the GitHub environment `prod` (limited to main by its branch policy).
     for name, subjects in (
-        (
-            "serverless-app-prod-plan",
-            ["repo:acme/serverless-app:pull_request", "repo:acme/serverless-app:ref:refs/heads/main"],
-        ),
+        ("serverless-app-prod-plan", ["repo:acme/serverless-app:ref:refs/heads/main"]),
         ("serverless-app-prod-apply", ["repo:acme/serverless-app:environment:prod"]),
     ):
         (trust,) = json.loads(roles[name]["assume_role_policy"])["Statement"]
@@ -123,21 +122,90 @@ def test_deploy_roles_trust_only_this_repository_by_ref_or_environment(prod_boot
         }
 
 
-def test_plan_roles_read_and_lock_only_while_apply_roles_write(prod_bootstrap):
+def test_plan_roles_only_read_and_take_no_lock_while_apply_roles_write(prod_bootstrap):
     policies = {p["role"]: statements(p) for p in resources(prod_bootstrap, "aws_iam_role_policy").values()}
     plan = next(v for k, v in policies.items() if "prod_plan" in k)
     apply = next(v for k, v in policies.items() if "prod_apply" in k)
-    assert plan["TakeTheLock"]["Resource"].endswith("/serverless-app-prod/*.tflock")
-    assert "WriteState" not in plan and apply["WriteState"]["Resource"].endswith("/serverless-app-prod/*")
+    assert "WriteStateAndLock" not in plan and apply["WriteStateAndLock"]["Resource"].endswith("/serverless-app-prod/*")
     writes = [
         a
         for s in plan.values()
+        if s["Effect"] == "Allow"
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-        if a.split(":")[1].startswith(("Create", "Delete", "Put", "Update"))
+        if a.split(":")[1].startswith(("Create", "Delete", "Put", "Update", "Tag"))
     ]
-    assert writes == ["s3:PutObject", "s3:DeleteObject"]
-    assert {"Functions", "ServiceRoles", "PassServiceRoles"} <= set(apply)
-    assert apply["ServiceRoles"]["Resource"].endswith(":role/serverless-app-prod-*")
+    assert writes == []
+    assert {"Functions", "ServiceRolesWithTheBoundary", "PassServiceRoles"} <= set(apply)
+    assert apply["ServiceRolesWithTheBoundary"]["Resource"].endswith(":role/serverless-app-prod-*")
+    # Both may list the state bucket unconditioned (a missing state object is then a 404, not a 403) and never use
+    # the state key but through S3.
+    for role in (plan, apply):
+        assert "Condition" not in role["ListState"]
+        assert role["StateKeyOnlyThroughS3"]["Effect"] == "Deny"
+
+
+def test_pull_request_plans_are_limited_to_the_environments_named():
+    shared = {**PROD, "AWS_ACCOUNT_ID_DEV": "111122223333"}
+    roles = {r["name"]: r for r in resources(bootstrap_for(shared), "aws_iam_role").values() if r.get("path")}
+    trusts = {
+        name: json.loads(role["assume_role_policy"])["Statement"][0]["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ]
+        for name, role in roles.items()
+        if name.endswith("-plan")
+    }
+    assert trusts == {
+        "serverless-app-dev-plan": [
+            "repo:acme/serverless-app:ref:refs/heads/main",
+            "repo:acme/serverless-app:pull_request",
+        ],
+        "serverless-app-prod-plan": ["repo:acme/serverless-app:ref:refs/heads/main"],
+    }
+
+
+def test_an_existing_github_provider_is_used_not_created(prod_bootstrap):
+    arn = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+    tf = bootstrap_for({**PROD, "GITHUB_OIDC_PROVIDER_ARN": arn})
+    assert not resources(tf, "aws_iam_openid_connect_provider")
+    trust = json.loads(next(r for r in resources(tf, "aws_iam_role").values() if r.get("path"))["assume_role_policy"])
+    assert trust["Statement"][0]["Principal"] == {"Federated": arn}
+    with pytest.raises(
+        ValueError,
+        match=r"GITHUB_OIDC_PROVIDER_ARN='arn:aws:iam::999988887777:.*' is invalid: allowed the "
+        r"OIDC provider of the bootstrapped account 111122223333",
+    ):
+        bootstrap_for({**PROD, "GITHUB_OIDC_PROVIDER_ARN": arn.replace("111122223333", "999988887777")})
+    with pytest.raises(ValueError, match=r"existing_oidc_provider_arn='arn:aws:iam::111122223333:oidc-provider/x' is"):
+        bootstrap_for({**PROD, "GITHUB_OIDC_PROVIDER_ARN": "arn:aws:iam::111122223333:oidc-provider/x"})
+
+
+def test_every_environment_of_the_account_gets_its_service_role_boundary(bootstrap, prod_bootstrap):
+    assert {p["name"] for p in resources(bootstrap, "aws_iam_policy").values()} == {
+        "serverless-app-local-service-boundary"
+    }
+    (boundary,) = resources(prod_bootstrap, "aws_iam_policy").values()
+    assert boundary["name"] == "serverless-app-prod-service-boundary" and boundary["path"] == "/deploy/"
+    deny = statements(boundary)["NoIdentityChanges"]
+    assert deny["Effect"] == "Deny" and "iam:*" in deny["Action"]
+
+
+def test_bootstrap_state_moves_into_the_state_bucket_once_its_key_is_known(prod_bootstrap):
+    arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    tf = bootstrap_for({**PROD, "TF_STATE_KMS_KEY_ARN_PROD": arn})
+    backend = tf["terraform"]["backend"]["s3"]
+    assert backend["bucket"] == "serverless-app-tfstate-111122223333"
+    assert backend["key"] == "serverless-app-bootstrap-prod/terraform.tfstate"
+    assert backend["kms_key_id"] == arn and backend["use_lockfile"] is True
+    # The first apply's local state, which `make bootstrap` pushes there once.
+    assert tf["locals"]["local_state_before_migration"].endswith("serverless-app-bootstrap-prod.tfstate")
+    assert "local" in prod_bootstrap["terraform"]["backend"]  # before the key exists
+
+
+def test_a_bootstrap_of_an_account_nobody_named_is_refused():
+    with pytest.raises(
+        ValueError, match=r"BOOTSTRAP_ENV='prod' is invalid: allowed an environment whose account is set"
+    ):
+        bootstrap_for({"BOOTSTRAP_ENV": "prod"})
 
 
 def test_dev_and_prod_in_one_account_get_both_roles_from_one_bootstrap():
@@ -152,6 +220,40 @@ def test_dev_and_prod_in_one_account_get_both_roles_from_one_bootstrap():
 
 
 def test_no_repository_no_roles_and_a_wildcard_repository_is_refused():
-    assert not resources(bootstrap_for({"BOOTSTRAP_ENV": "prod"}), "aws_iam_openid_connect_provider")
+    alone = {"BOOTSTRAP_ENV": "prod", "AWS_ACCOUNT_ID_PROD": "111122223333"}
+    assert not resources(bootstrap_for(alone), "aws_iam_openid_connect_provider")
     with pytest.raises(ValueError, match=r"deploy_roles.github_repository='acme/\*' is invalid: allowed 'owner/name'"):
         bootstrap_for({**PROD, "GITHUB_REPOSITORY": "acme/*"})
+
+
+def test_make_bootstrap_pushes_the_first_local_state_into_the_bucket_once(tmp_path, monkeypatch):
+    import subprocess
+
+    from tools import stackctl
+    from tools.manifest import Stack, StackError
+
+    local = tmp_path / "serverless-app-bootstrap-prod.tfstate"
+    local.write_text('{"version": 4, "serial": 3, "resources": [{"type": "aws_s3_bucket"}]}')
+    stack = Stack("serverless-app-bootstrap", tmp_path)
+    object.__setattr__(
+        stack,
+        "tf",
+        {"terraform": {"backend": {"s3": {"bucket": "b"}}}, "locals": {"local_state_before_migration": str(local)}},
+    )
+    remote = {"text": ""}
+    pushed = []
+    monkeypatch.setattr(
+        stackctl.subprocess,
+        "run",
+        lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout=remote["text"], stderr=""),
+    )
+    monkeypatch.setattr(stackctl, "terraform", lambda stack, *args, **kwargs: pushed.append(args))
+    assert stackctl.migrate_local_state(stack) is True
+    assert pushed == [("state", "push", "-lock-timeout=60s", str(local))]
+    assert not local.exists() and local.with_name(local.name + ".migrated").exists()
+    assert stackctl.migrate_local_state(stack) is False  # once: the local file is gone
+    # Both sides holding state is a decision for a person, not for the tool.
+    local.write_text('{"version": 4, "resources": [{"type": "aws_s3_bucket"}]}')
+    remote["text"] = '{"version": 4, "resources": [{"type": "aws_kms_key"}]}'
+    with pytest.raises(StackError, match=r"both .* and the state bucket hold state"):
+        stackctl.migrate_local_state(stack)

@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 
 import pytest
-from stack_helpers import PROJECT_DIR
+from stack_helpers import DEPLOYED, PROJECT_DIR
 
 from modules.log_shipping import LogShippingConfig
 from modules.secure_bucket import SecureBucketConfig
@@ -14,7 +14,7 @@ from stacks import environments
 
 
 def _prod():
-    return environments.load()["prod"]
+    return environments.load(DEPLOYED)["prod"]
 
 
 def _with(section: str, **changes):

@@ -27,8 +27,11 @@ def test_key_policy_names_each_principal_and_grants_nothing_broader(prod):
         "ServerlessAppProdReleaseHookDecryptsItsEnvironment",
         "ServerlessAppProdReleaseHookSendsDeadLetters",
         "CloudWatchAlarmsPublishToTheEncryptedTopic",
+        "CiRoleAdministersThisKey",
+        "CiRoleLetsServicesUseThisKey",
     }
-    # Only the administration statement names the account; every other one names a role or a service.
+    # Only the administration statement names the account; every other one names a role or a service (the CI
+    # role's by aws:PrincipalArn, below).
     roots = [sid for sid, s in policy.items() if str(s["Principal"].get("AWS", "")).endswith(":root")]
     assert roots == ["AccountAdministration"]
     assert [s for s in policy.values() if s["Action"] == "kms:*"] == [policy["AccountAdministration"]]
@@ -44,6 +47,10 @@ def test_key_policy_names_each_principal_and_grants_nothing_broader(prod):
     )
     dlq = policy["ServerlessAppProdApiSendsDeadLetters"]
     assert dlq["Condition"]["StringEquals"]["kms:ViaService"] == "sqs.us-east-1.amazonaws.com"
+    # By name, not by reference: the queue refers to the key, so the key's policy cannot refer to the queue.
+    queue_arn = dlq["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sqs:arn"]
+    assert ":sqs:us-east-1:${data.aws_caller_identity." in queue_arn
+    assert queue_arn.endswith(".account_id}:serverless-app-prod-api-dead-letters")
     alarms = policy["CloudWatchAlarmsPublishToTheEncryptedTopic"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
@@ -72,3 +79,24 @@ def test_cloudwatch_logs_may_encrypt_exactly_the_stacks_log_groups(prod):
 def test_key_config_errors(values, message):
     with pytest.raises(ValueError, match=message):
         EncryptionKeyConfig(**{"alias": "ok", **values})
+
+
+def test_the_ci_apply_role_administers_the_key_by_its_key_policy_not_by_tags(prod, local):
+    policy = statements(one(prod, "aws_kms_key"))
+    admin, use = policy["CiRoleAdministersThisKey"], policy["CiRoleLetsServicesUseThisKey"]
+    for statement in (admin, use):
+        # "*" with aws:PrincipalArn: KMS would refuse a key policy naming a role that does not exist yet.
+        assert statement["Principal"] == {"AWS": "*"}
+        assert statement["Condition"]["ArnEquals"]["aws:PrincipalArn"].endswith(
+            ":role/deploy/serverless-app-prod-apply"
+        )
+    assert "kms:PutKeyPolicy" in admin["Action"] and "kms:*" not in admin["Action"]
+    assert not [a for a in admin["Action"] if a.startswith(("kms:Decrypt", "kms:Encrypt", "kms:Generate"))]
+    assert "kms:ViaService" in use["Condition"]["StringEquals"]
+    # The emulator has no CI roles.
+    assert "CiRoleAdministersThisKey" not in statements(one(local, "aws_kms_key"))
+
+
+def test_an_administrator_role_is_a_path_and_a_name():
+    with pytest.raises(ValueError, match=r"encryption_key.administrator_role='deploy' is invalid: allowed '/<path>/"):
+        EncryptionKeyConfig(alias="x", administrator_role="deploy")

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from stack_helpers import PROJECT_DIR
+from stack_helpers import DEPLOYED, PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def _written(outdir: Path) -> dict[str, bytes]:
 def test_fast_synth_output_is_byte_identical_to_an_eager_synth(synth, tmp_path):
     # The session's synth is the lean one (tests/conftest.py installs it, as main.py does); the plain one is a naive
     # eager import, in a process of its own.
-    env = {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "eager"), "BASELINE_EAGER_IMPORT": "1"}
+    env = {**os.environ, **DEPLOYED, "CDKTF_OUTDIR": str(tmp_path / "eager"), "BASELINE_EAGER_IMPORT": "1"}
     subprocess.run([sys.executable, "main.py"], cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
     fast, eager = _written(synth.outdir), _written(tmp_path / "eager")
     assert any(name.endswith("cdk.tf.json") for name in fast)

@@ -143,6 +143,27 @@ def test_prod_autoscales_provisioned_concurrency_on_the_alias(prod, dev, local):
     assert policy["target_value"] == 0.7
     assert len(resources(prod, "aws_appautoscaling_scheduled_action")) == 2
     assert not resources(dev, "aws_appautoscaling_target") and not resources(local, "aws_appautoscaling_target")
+    # Declared, so a suspension a killed `make release` left behind shows as drift and the next apply resumes.
+    assert target["suspended_state"] == {
+        "dynamic_scaling_in_suspended": False,
+        "dynamic_scaling_out_suspended": False,
+        "scheduled_scaling_suspended": False,
+    }
+
+
+def test_the_release_hook_is_never_retried_however_codedeploy_invokes_it(prod):
+    configs = of_construct(prod, "aws_lambda_function_event_invoke_config", "release_hook")
+    # CodeDeploy invokes the hook by name (its unqualified function): that invocation's settings count too.
+    assert sorted(bool(c.get("qualifier")) for c in configs.values()) == [False, True]
+    assert {c["maximum_retry_attempts"] for c in configs.values()} == {0}
+
+
+def test_every_service_role_carries_its_environments_boundary(prod, local):
+    for tf, environment in ((prod, "prod"), (local, "local")):
+        roles = resources(tf, "aws_iam_role")
+        (boundary,) = {r["permissions_boundary"] for r in roles.values()}
+        assert boundary.startswith("arn:${data.aws_partition.") and ":iam::${data.aws_caller_identity." in boundary
+        assert boundary.endswith(f":policy/deploy/serverless-app-{environment}-service-boundary")
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,9 @@ def test_archive_lifecycle_tiers_expires_old_versions_and_aborts_uploads(prod):
     assert rule["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"}]
     assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 365}]
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
-    assert "expiration" not in rule  # the archive is the audit record: current objects are kept
+    # The archive is the audit record: current objects are kept; only a delete marker whose versions all expired
+    # is removed (it would otherwise stay forever, one per deleted object).
+    assert rule["expiration"] == [{"expired_object_delete_marker": True}]
 
 
 def test_access_logs_expire_instead_of_growing_forever(prod):

@@ -10,7 +10,7 @@ from pathlib import Path
 import cdktf
 import pytest
 from cdktf import TerraformStack
-from stack_helpers import PROJECT_DIR, assert_has_data_source, assert_has_resource
+from stack_helpers import DEPLOYED, PROJECT_DIR, assert_has_data_source, assert_has_resource
 
 from modules.account import AccountContext
 from modules.api import Api, ApiConfig
@@ -23,6 +23,7 @@ from modules.function import Function, FunctionConfig, LambdaCode
 from modules.log_archive import LogArchive, LogArchiveConfig
 from modules.log_shipping import LogShipping, LogShippingConfig
 from modules.monitoring import Monitoring, MonitoringConfig
+from modules.role_boundary import ServiceRoleBoundary
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from modules.waf import Waf, WafConfig
 
@@ -196,6 +197,7 @@ def test_account_level_constructs_alone():
     ApiGatewayAccountLogging(
         stack, "apigw", config=ApiGatewayAccountConfig(role_name="apigw-logs"), key=key, account=account
     )
+    boundary = ServiceRoleBoundary(stack, "boundary", name_prefix="payments-prod", account=account)
     DeployRoles(
         stack,
         "deploy",
@@ -208,11 +210,13 @@ def test_account_level_constructs_alone():
         account=account,
         state_bucket_arn="arn:aws:s3:::state",
         state_key_arn=key.arn,
+        boundary_arns={"prod": boundary.arn},
     )
     synthesized = cdktf.Testing.synth(stack)
     assert_has_resource(synthesized, "aws_api_gateway_account", {"reset_on_delete": True})
     assert_has_resource(synthesized, "aws_iam_role", {"name": "payments-prod-apply", "path": "/deploy/"})
     assert_has_resource(synthesized, "aws_iam_openid_connect_provider", {"client_id_list": ["sts.amazonaws.com"]})
+    assert_has_resource(synthesized, "aws_iam_policy", {"name": "payments-prod-service-boundary", "path": "/deploy/"})
 
 
 def test_a_failing_matcher_names_the_candidates():
@@ -232,7 +236,7 @@ def test_the_prod_stack_built_with_testing_is_valid_terraform():
     from stacks import environments
     from stacks.service import ServiceStack
 
-    config = environments.load({})["prod"]
+    config = environments.load(DEPLOYED)["prod"]
     stack = ServiceStack(cdktf.Testing.app(), config.stack_name, config=config)
     outdir = Path(cdktf.Testing.full_synth(stack))
     # `terraform init` would reach the S3 backend; validity does not depend on it.

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from stack_helpers import one, one_of, ref, resources
+from stack_helpers import DEPLOYED, one, one_of, ref, resources
 
 from modules.monitoring import APP_ERROR_METRIC, EMF_METRICS, MonitoringConfig
 
@@ -36,7 +36,22 @@ PUBLISHED = {
             "ClaimedAccountConcurrency",
             "IteratorAge",
         },
-        "dimensions": [set(), {"FunctionName"}, {"FunctionName", "Resource"}, {"FunctionName", "ExecutedVersion"}],
+        # ExecutedVersion: for invocations through an alias, the version that ran (with FunctionName and Resource).
+        "dimensions": [
+            set(),
+            {"FunctionName"},
+            {"FunctionName", "Resource"},
+            {"FunctionName", "Resource", "ExecutedVersion"},
+        ],
+    },
+    "AWS/SQS": {
+        "names": {
+            "ApproximateNumberOfMessagesVisible",
+            "ApproximateAgeOfOldestMessage",
+            "NumberOfMessagesSent",
+            "NumberOfMessagesReceived",
+        },
+        "dimensions": [{"QueueName"}],
     },
     "AWS/ApiGateway": {
         "names": {"4XXError", "5XXError", "CacheHitCount", "CacheMissCount", "Count", "IntegrationLatency", "Latency"},
@@ -87,7 +102,8 @@ def test_every_alarm_watches_a_metric_aws_publishes_or_the_stack_produces(prod):
 def test_every_alarm_notifies_both_ways_and_says_what_it_means(prod):
     topic = ref("aws_sns_topic", next(iter(resources(prod, "aws_sns_topic"))), "arn")
     alarms = resources(prod, "aws_cloudwatch_metric_alarm")
-    assert len(alarms) == 20  # 8 function/API/app + 2 per delivery stream (5) + spillover + the hook's errors
+    # 8 function/API/app + 2 per delivery stream (5) + spillover + the hook's errors + 2 release gates + 2 DLQs
+    assert len(alarms) == 24
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
         assert alarm["treat_missing_data"] in {"notBreaching", "breaching", "ignore", "missing"}, name
@@ -107,7 +123,7 @@ def test_error_rates_use_metric_math_with_defined_ids(prod):
         referenced = set(re.findall(r"\b[a-z][a-z_0-9]*\b", result["expression"])) - {"if"}
         assert referenced and referenced <= set(queries) - {result["id"]}, result["expression"]
         assert all(not q.get("return_data") for q in queries.values() if "metric" in q)
-    assert rates == 3  # Lambda errors, API 5XX, API 4XX
+    assert rates == 5  # Lambda errors, API 5XX, API 4XX, the released version's errors, spillover
 
 
 def test_thresholds_come_from_config(prod):
@@ -117,11 +133,70 @@ def test_thresholds_come_from_config(prod):
     assert alarms["serverless-app-prod-lambda-duration-p99"]["threshold"] == 8000  # 0.8 x 10 s
     assert alarms["serverless-app-prod-lambda-concurrency"]["threshold"] == 160  # 0.8 x 200 reserved
     assert alarms["serverless-app-prod-api-latency-p99"]["threshold"] == 1000
+    # A rate, not "any spillover": a release moves provisioned concurrency with the weights and spills a little.
     spill = alarms["serverless-app-prod-provisioned-spillover"]
-    assert spill["dimensions"] == {
-        "FunctionName": "serverless-app-prod-api",
-        "Resource": "serverless-app-prod-api:live",
+    assert spill["threshold"] == 5.0
+    assert [q["metric"]["dimensions"] for q in spill["metric_query"] if "metric" in q] == [
+        {"FunctionName": "serverless-app-prod-api", "Resource": "serverless-app-prod-api:live"}
+    ] * 2
+
+
+def test_release_gates_watch_only_the_version_being_released_inside_the_canary_interval(prod, dev, local):
+    alarms = {a["alarm_name"]: a for a in resources(prod, "aws_cloudwatch_metric_alarm").values()}
+    function = next(k for k, f in resources(prod, "aws_lambda_function").items() if f["handler"].startswith("api."))
+    version = ref("aws_lambda_function", function, "version")
+    errors = alarms["serverless-app-prod-release-error-rate"]
+    assert {q["metric"]["dimensions"]["ExecutedVersion"] for q in errors["metric_query"] if "metric" in q} == {version}
+    duration = alarms["serverless-app-prod-release-duration-p99"]
+    assert duration["dimensions"]["ExecutedVersion"] == version
+    # Two one-minute periods, one breaching: the gate fires within the 5-minute canary, before the rest moves.
+    for gate in (errors, duration):
+        assert (gate["evaluation_periods"], gate["datapoints_to_alarm"]) == (2, 1)
+    group = one(prod, "aws_codedeploy_deployment_group")
+    gating = set(group["alarm_configuration"]["alarms"])
+    names = {
+        ref("aws_cloudwatch_metric_alarm", k, "alarm_name"): a["alarm_name"]
+        for k, a in resources(prod, "aws_cloudwatch_metric_alarm").items()
     }
+    assert {names[g] for g in gating} == {
+        "serverless-app-prod-release-error-rate",
+        "serverless-app-prod-release-duration-p99",
+        "serverless-app-prod-api-5xx-rate",
+    }
+    # dev's linear release moves every minute: its gates look at one minute. local has no CodeDeploy, so no gates.
+    dev_gate = next(
+        a
+        for a in resources(dev, "aws_cloudwatch_metric_alarm").values()
+        if a["alarm_name"].endswith("release-error-rate")
+    )
+    assert dev_gate["evaluation_periods"] == 1
+    assert not [a for a in resources(local, "aws_cloudwatch_metric_alarm").values() if "release-" in a["alarm_name"]]
+
+
+def test_a_release_gate_longer_than_a_release_step_is_refused():
+    from dataclasses import replace
+
+    from stacks import environments
+
+    config = environments.load(DEPLOYED)["dev"]
+    with pytest.raises(
+        ValueError,
+        match=r"monitoring.release_gate_evaluation_periods=2 is invalid: allowed at most 1 \(x 60 s periods\): a "
+        r"release gate must be able to fire within one 1-minute step of the linear release",
+    ):
+        replace(config, monitoring=replace(config.monitoring, release_gate_evaluation_periods=2))
+
+
+def test_every_dead_letter_queue_has_an_alarm(prod):
+    queues = {q["name"] for q in resources(prod, "aws_sqs_queue").values()}
+    watched = {
+        a["dimensions"]["QueueName"]
+        for a in resources(prod, "aws_cloudwatch_metric_alarm").values()
+        if a.get("namespace") == "AWS/SQS"
+    }
+    assert (
+        queues == watched == {"serverless-app-prod-api-dead-letters", "serverless-app-prod-release-hook-dead-letters"}
+    )
 
 
 def test_alert_topic_is_encrypted_with_the_stack_key(prod):
@@ -206,7 +281,7 @@ def test_p99_threshold_above_the_timeout_is_refused():
 
     from stacks import environments
 
-    config = environments.load()["prod"]
+    config = environments.load(DEPLOYED)["prod"]
     with pytest.raises(
         ValueError,
         match=r"monitoring.api_latency_p99_ms=15000.0 is invalid: allowed <= "

@@ -1,6 +1,7 @@
 """The plan summary: counts, addresses, drift, and the refusal to destroy or replace what holds data."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -36,12 +37,27 @@ def test_counts_addresses_and_drift():
     assert "aws_iam_role.function_role_1A2B3C4D" not in text  # unchanged resources are not listed
 
 
-def test_destroying_or_replacing_a_bucket_or_key_is_refused_by_address():
+def test_destroying_or_replacing_what_holds_data_is_refused_by_address():
     summary = summarize(PLAN, "serverless-app-prod")
-    assert summary.refused == ["aws_s3_bucket.log_archive_bucket_148D8F11", "aws_kms_key.key_F64E54E4"]
+    assert summary.refused == [
+        "aws_s3_bucket.log_archive_bucket_148D8F11",
+        "aws_kms_key.key_F64E54E4",
+        "aws_cloudwatch_log_group.function_log_group_1A2B3C4D",
+    ]
     assert "**Refused**" in summary.markdown()
     allowed = summarize(PLAN, "serverless-app-prod", {"aws_kms_key.key_F64E54E4"})
-    assert allowed.refused == ["aws_s3_bucket.log_archive_bucket_148D8F11"]
+    assert allowed.refused == [
+        "aws_s3_bucket.log_archive_bucket_148D8F11",
+        "aws_cloudwatch_log_group.function_log_group_1A2B3C4D",
+    ]
+
+
+@pytest.mark.parametrize(
+    "type_",
+    ["aws_sqs_queue", "aws_cognito_user_pool", "aws_api_gateway_usage_plan", "aws_api_gateway_api_key"],
+)
+def test_queues_identities_and_usage_plans_are_protected_too(type_):
+    assert summarize({"resource_changes": [_change(f"{type_}.x", ["delete", "create"])]}, "s").refused == [f"{type_}.x"]
 
 
 @pytest.mark.parametrize("actions", [["no-op"], ["read"]])
@@ -83,21 +99,31 @@ Terraform will perform the following actions:
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        # The emulator: 30 resources at a time, and a destroy that deletes what the state lists without reading it.
+        # The emulator: 30 resources at a time, and a destroy that deletes what the state lists without reading it;
+        # no lock wait (the lock-contention test expects a held lock to refuse at once).
         (
             "local",
             {
-                "plan": ["-parallelism=30"],
-                "saved": ["-parallelism=30"],
+                "plan": ["-parallelism=30", "-lock=false"],
+                "saved": ["-parallelism=30", "-lock=false"],
                 "apply": ["-parallelism=30"],
                 "destroy": ["-parallelism=30", "-refresh=false"],
             },
         ),
-        # A real account: Terraform's defaults (10 at a time, under the services' throttles; destroy refreshes).
-        ("prod", {"plan": [], "saved": [], "apply": [], "destroy": []}),
+        # A real account: Terraform's defaults (10 at a time, under the services' throttles; destroy refreshes), and
+        # applies that wait for another run's lock instead of failing on it.
+        (
+            "prod",
+            {
+                "plan": ["-lock=false"],
+                "saved": ["-lock=false"],
+                "apply": ["-lock-timeout=10m"],
+                "destroy": ["-lock-timeout=10m"],
+            },
+        ),
     ],
 )
-def test_terraform_runs_faster_only_against_the_emulator(synth, monkeypatch, tmp_path, kind, expected):
+def test_terraform_options_per_target_and_plans_take_no_lock(synth, monkeypatch, tmp_path, kind, expected):
     monkeypatch.setenv("CDKTF_OUTDIR", str(synth.outdir))
     monkeypatch.setattr(stackctl, "init", lambda *args, **kwargs: None)
     calls: list[tuple[str, ...]] = []
@@ -110,13 +136,84 @@ def test_terraform_runs_faster_only_against_the_emulator(synth, monkeypatch, tmp
     stackctl.plan(kind)
     stackctl.apply(kind)
     stackctl.destroy(kind)
-    saved = plans.PlanFiles(tmp_path / "p.tfplan", tmp_path / "p.json", tmp_path / "p.md")
+    saved = plans.PlanFiles(tmp_path / "p.tfplan", tmp_path / "p.json", tmp_path / "p.md", tmp_path / "p.allowed.json")
     monkeypatch.setattr(plans, "files_for", lambda stack, out=None: saved)
     with pytest.raises(stackctl.StackError, match="terraform show"):  # no plan was written: only its options count
         stackctl.saved_plan(kind)
     plan, apply, destroy, saved = calls
-    tuning = {"-parallelism=30", "-refresh=false"}
+    tuning = {"-parallelism=30", "-refresh=false", "-lock=false", "-lock-timeout=10m"}
     assert [a for a in plan if a in tuning] == expected["plan"]
     assert [a for a in apply if a in tuning] == expected["apply"]
     assert [a for a in destroy if a in tuning] == expected["destroy"]
     assert [a for a in saved if a in tuning] == expected["saved"]
+
+
+def _saved_plan_with(monkeypatch, tmp_path, synth, shown: dict):
+    """``saved_plan`` of prod whose Terraform 'writes' a plan file that ``terraform show`` reads as ``shown``."""
+    monkeypatch.setenv("CDKTF_OUTDIR", str(synth.outdir))
+    monkeypatch.setattr(stackctl, "init", lambda *args, **kwargs: None)
+    files = plans.PlanFiles(tmp_path / "p.tfplan", tmp_path / "p.json", tmp_path / "p.md", tmp_path / "p.allowed.json")
+    monkeypatch.setattr(plans, "files_for", lambda stack, out=None: files)
+
+    def terraform(stack, *args, **kwargs):
+        out = next((a for a in args if a.startswith("-out=")), None)
+        if out:
+            Path(out.removeprefix("-out=")).write_bytes(b"a saved plan")
+        return subprocess.CompletedProcess(args, 0, stdout="")
+
+    monkeypatch.setattr(stackctl, "terraform", terraform)
+    monkeypatch.setattr(stackctl, "_show", lambda stack, plan_file, env: shown)
+    return files
+
+
+def test_a_refused_plan_leaves_nothing_that_apply_plan_would_apply(synth, monkeypatch, tmp_path):
+    files = _saved_plan_with(monkeypatch, tmp_path, synth, PLAN)
+    files.binary.write_bytes(b"an earlier, approved plan")
+    with pytest.raises(stackctl.StackError, match="would destroy or replace"):
+        stackctl.saved_plan("prod")
+    assert not files.binary.exists() and not files.pending.exists()
+    assert "**Refused**" in files.summary.read_text()  # what the pull request's comment shows
+    with pytest.raises(stackctl.StackError, match="is missing: run `make plan ENV=prod` first"):
+        stackctl.apply_saved("prod")
+
+
+def test_apply_plan_checks_the_saved_plan_again_with_the_allowances_it_was_made_with(synth, monkeypatch, tmp_path):
+    monkeypatch.setenv(
+        "ALLOW_DESTROY",
+        "aws_kms_key.key_F64E54E4,aws_s3_bucket.log_archive_bucket_148D8F11,"
+        "aws_cloudwatch_log_group.function_log_group_1A2B3C4D",
+    )
+    files = _saved_plan_with(monkeypatch, tmp_path, synth, PLAN)
+    stackctl.saved_plan("prod")
+    assert files.binary.exists()
+    monkeypatch.delenv("ALLOW_DESTROY")
+    applied = []
+    monkeypatch.setattr(stackctl, "terraform", lambda stack, *args, **kwargs: applied.append(args))
+    stackctl.apply_saved("prod")  # allowed when it was planned: still allowed
+    assert applied and applied[0][0] == "apply"
+    # A plan file that was not made with those allowances (copied in, or the record lost) is refused.
+    files.allowed.unlink()
+    with pytest.raises(stackctl.StackError, match="would destroy or replace"):
+        stackctl.apply_saved("prod")
+
+
+def test_the_summary_shows_each_changed_attribute_and_masks_secrets():
+    change = {
+        "address": "aws_lambda_function.f",
+        "type": "aws_lambda_function",
+        "change": {
+            "actions": ["update"],
+            "before": {"memory_size": 256, "environment": [{"variables": {"A": "1"}}], "tags": {"x": "y"}},
+            "after": {"memory_size": 512, "environment": [{"variables": {"A": "2"}}], "tags": {"x": "y"}},
+            "after_unknown": {"version": True},
+            "before_sensitive": {"environment": True},
+            "after_sensitive": {"environment": True},
+        },
+    }
+    summary = summarize({"resource_changes": [change]}, "s")
+    assert summary.attributes["aws_lambda_function.f"] == [
+        ("environment", "(sensitive)", "(sensitive)"),
+        ("memory_size", "`256`", "`512`"),
+        ("version", "—", "(known after apply)"),
+    ]
+    assert "| `memory_size` | `256` | `512` |" in summary.markdown()

@@ -1,8 +1,10 @@
 """The CI pipeline: actionlint-clean, zizmor-clean at medium severity and above, and hardened as promised."""
 
 import json
+import os
 import re
 import subprocess
+import sys
 
 import pytest
 from stack_helpers import PROJECT_DIR
@@ -63,3 +65,95 @@ def test_applies_use_the_saved_plan_behind_their_github_environment_one_at_a_tim
 def test_no_untrusted_expression_is_expanded_inside_a_run_script():
     scripts = re.findall(r"run: (.+)", TEXT)
     assert scripts and not [s for s in scripts if "${{" in s]
+
+
+def _jobs() -> dict[str, str]:
+    body = TEXT.split("\njobs:\n", 1)[1]
+    parts = re.split(r"\n  (?=[a-z-]+:\n)", "\n" + body)
+    return {part.split(":", 1)[0].strip(): part for part in parts if part.strip()}
+
+
+def test_every_job_has_a_timeout_and_the_comment_job_can_check_out_a_private_repository():
+    jobs = _jobs()
+    assert set(jobs) == {"test", "plan", "comment", "apply-dev", "apply-prod", "drift"}
+    assert all(re.search(r"\n    timeout-minutes: \d+\n", job) for job in jobs.values()), jobs.keys()
+    assert "contents: read" in jobs["comment"] and "pull-requests: write" in jobs["comment"]
+
+
+def test_repository_variables_reach_only_the_jobs_that_synthesize_to_plan():
+    head = TEXT.split("\njobs:\n", 1)[0]
+    assert "vars." not in head  # no workflow-level variable reaches the test job
+    jobs = _jobs()
+    assert "vars." not in jobs["test"]
+    # Each variable the plan job sets is one the configuration reads, and the tests clear every one of those.
+    from stacks.environments import DEPLOYMENT_VARIABLES
+
+    patterns = [re.escape(v).replace(r"\{ENV\}", "(DEV|PROD)") for v in DEPLOYMENT_VARIABLES]
+    set_in_env = re.findall(r"\n      ([A-Z_]+): \$\{\{ vars\.", jobs["plan"])
+    assert set_in_env and all(any(re.fullmatch(p, name) for p in patterns) for name in set_in_env), set_in_env
+
+
+@pytest.mark.slow
+def test_the_suite_is_immune_to_every_variable_the_pipeline_and_github_set(tmp_path):
+    # The test job runs without the repository's variables, but a job or a laptop may have any of them, and GitHub
+    # sets GITHUB_REPOSITORY in every job: the tests that read configuration must pass with all of them set.
+    from stacks.environments import DEPLOYMENT_VARIABLES
+
+    values = {
+        "AWS_ACCOUNT_ID_{ENV}": "444455556666",
+        "TF_STATE_KMS_KEY_ARN_{ENV}": "arn:aws:kms:us-east-1:444455556666:key/44444444-4444-4444-8444-444444444444",
+        "ALARM_EMAILS_{ENV}": "someone@example.com",
+        "ALARM_HTTPS_ENDPOINTS_{ENV}": "https://hooks.example.com/alarm",
+        "GITHUB_REPOSITORY": "someone/else",
+        "GITHUB_OIDC_PROVIDER_ARN": "arn:aws:iam::444455556666:oidc-provider/token.actions.githubusercontent.com",
+        "TF_STATE_BUCKET": "someone-elses-state",
+        "TF_STATE_KEY_PREFIX": "elsewhere/",
+        "TF_STATE_REGION": "us-east-1",
+        "BOOTSTRAP_ENV": "prod",
+        "BOOTSTRAP_STATE_DIR": str(tmp_path / "state"),
+        "EMULATOR_PORT": "4999",
+    }
+    assert set(values) == set(DEPLOYMENT_VARIABLES)
+    environ = {**os.environ}
+    for pattern, value in values.items():
+        for environment in ("LOCAL", "DEV", "PROD"):
+            environ[pattern.format(ENV=environment)] = value
+    suites = [
+        "tests/test_config.py",
+        "tests/test_remote_state.py",
+        "tests/test_bootstrap_stack.py",
+        "tests/test_preflight.py",
+        "tests/test_monitoring.py",
+        "tests/test_api.py",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *suites],
+        cwd=PROJECT_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_pull_requests_plan_dev_only_and_a_refused_plan_still_replaces_the_comment():
+    plan = _jobs()["plan"]
+    assert "github.event_name == 'pull_request' && '[\"dev\"]'" in plan
+    summary, upload = plan.split("- name: Summary", 1)[1], plan.split("name: plan-summary-", 1)[0]
+    assert "if: always()" in summary.split("\n      - ", 1)[0]
+    assert "if: always()" in upload.rsplit("- uses: actions/upload-artifact", 1)[1]
+    assert "retention-days: 3" in plan
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_applies_release_what_they_published(environment):
+    job = _jobs()[f"apply-{environment}"]
+    assert job.index(f"make apply-plan ENV={environment}") < job.index(f"make release-applied ENV={environment}")
+
+
+def test_drift_is_checked_every_day_with_the_plan_roles():
+    assert re.search(r"schedule:\n    - cron: ", TEXT)
+    drift = _jobs()["drift"]
+    assert "github.event_name == 'schedule'" in drift and "PLAN_ROLE_ARN" in drift and "APPLY_ROLE" not in drift
+    assert 'make drift ENV="$ENV"' in drift

@@ -9,6 +9,7 @@ request reaches the archive, printing each step's time and the total; ``down`` s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools import archive, aws, emulator, local_api, manifest, stackctl
+from tools import archive, aws, clients, emulator, local_api, manifest, stackctl
 from tools.manifest import StackError
 
 
@@ -116,22 +117,45 @@ def up(make_started: float | None = None) -> None:
     print(steps.summary())
 
 
-def _runner_identity(stack: manifest.Stack, values: dict[str, object]) -> str:
-    """What the local API reads when it starts: the synthesized stack, the emulator process, the deployed API."""
+LOCAL_CLIENT = "local-dev"
+LOCAL_CREDENTIALS = manifest.PROJECT_DIR / ".cache" / "local-client.json"
+
+
+def local_client() -> clients.Credentials:
+    """The emulator's development client, issued once by `make up` (tools/clients.py) and remembered in .cache:
+    the emulator's credentials only, never a real account's."""
+    issuer = clients.issuer("local")
+    issued = {client.client: client for client in issuer.list()}
+    if LOCAL_CREDENTIALS.exists():
+        remembered = clients.Credentials(**json.loads(LOCAL_CREDENTIALS.read_text()))
+        if LOCAL_CLIENT in issued and remembered.api_key_id in issued[LOCAL_CLIENT].api_key_ids:
+            return remembered
+    if LOCAL_CLIENT in issued:
+        issuer.revoke(LOCAL_CLIENT)
+    credentials = issuer.issue(LOCAL_CLIENT)
+    LOCAL_CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
+    LOCAL_CREDENTIALS.write_text(json.dumps(dataclasses.asdict(credentials)))
+    return credentials
+
+
+def _runner_identity(stack: manifest.Stack, values: dict[str, object], credentials: clients.Credentials) -> str:
+    """What the local API reads when it starts: the synthesized stack, the emulator process, the deployed API and
+    the keys in its usage plan."""
     emulator_pid = emulator.pid_file(emulator.configured_port())
     parts = [
         (stack.directory / "cdk.tf.json").read_bytes(),
         emulator_pid.read_bytes() if emulator_pid.exists() else b"",
         str(values["api_url"]).encode(),
-        str(values["api_key_id"]).encode(),
+        credentials.api_key_id.encode(),
     ]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
 
 def _call_local_api(local: manifest.Stack, values: dict[str, object]) -> list[str]:
     port = int(os.environ.get("LOCAL_API_PORT", local_api.DEFAULT_PORT))
-    url = local_api.start_background(port, identity=_runner_identity(local, values))
-    key = str(values["api_key_value"])
+    credentials = local_client()
+    url = local_api.start_background(port, identity=_runner_identity(local, values, credentials))
+    key = credentials.api_key
     request = urllib.request.Request(
         f"{url}/events",
         method="POST",
@@ -144,7 +168,7 @@ def _call_local_api(local: manifest.Stack, values: dict[str, object]) -> list[st
     return [
         "\n== local API (running, reloads on edits under functions/; `make down` stops it) ==",
         f"  url: {url}",
-        f"  api key: {key}",
+        f"  api key: {key} (client {credentials.client}; `make client NAME=<name>` issues another)",
         f"  POST /events -> {response.status} id={answer['id']}",
         f"  archived log object: s3://{values['log_bucket_name']}/{archived}"
         if archived

@@ -55,6 +55,8 @@ from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
 from tools.processes import HOST, stop_process_group
 
 DEFAULT_PORT = 4600
+# How long the runner trusts the keys it read from the usage plan (API Gateway itself takes seconds to see a change).
+KEYS_TTL_SECONDS = 2.0
 RUN_DIR = manifest.PROJECT_DIR / ".cache" / "local-api"
 FUNCTIONS_DIR = manifest.PROJECT_DIR / "functions"
 _RESOURCE_REF = re.compile(r"\$\{aws_api_gateway_resource\.([^.]+)\.id\}")
@@ -179,6 +181,7 @@ class StageSpec:
     stage_burst: int
     plan_rate: float
     plan_burst: int
+    usage_plan_name: str
     access_log_group: str
     function_log_group: str
     routes: dict[str, dict[str, dict | None]] = field(default_factory=dict)
@@ -206,6 +209,7 @@ def read_stage(stack: manifest.Stack) -> StageSpec:
         stage_burst=throttle["throttling_burst_limit"],
         plan_rate=plan_throttle["rate_limit"],
         plan_burst=plan_throttle["burst_limit"],
+        usage_plan_name=plan["name"],
         access_log_group=next(g for g in groups if g.endswith("/access")),
         function_log_group=f"/aws/lambda/{function['function_name']}",
         routes=read_routes(resources),
@@ -321,10 +325,11 @@ class LocalApi:
         endpoint = endpoint or manifest.emulator_endpoint(out)
         session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
         self.logs = session.client("logs", endpoint_url=endpoint)
-        apigateway = session.client("apigateway", endpoint_url=endpoint)
-        self.api_keys = {
-            key["value"] for key in apigateway.get_api_keys(includeValues=True)["items"] if key.get("enabled")
-        }
+        self._apigateway = session.client("apigateway", endpoint_url=endpoint)
+        self._keys_read_at = -KEYS_TTL_SECONDS
+        self._keys_lock = threading.Lock()
+        self.api_keys: set[str] = set()
+        self.refresh_keys()
         instance = uuid.uuid4().hex
         day = datetime.now(UTC).strftime("%Y/%m/%d")
         self.function_stream = f"{day}/[$LATEST]{instance}"
@@ -338,6 +343,16 @@ class LocalApi:
         self.server = ThreadingHTTPServer((HOST, port), self._request_handler())
         self.url = f"http://{HOST}:{self.server.server_address[1]}/{self.spec.stage_name}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True)
+
+    def refresh_keys(self, *, force: bool = True) -> set[str]:
+        """Read the usage plan's keys again (at most every ``KEYS_TTL_SECONDS`` unless forced): a key `make client`
+        issues works within seconds, and a revoked one stops working, without a restart."""
+        with self._keys_lock:
+            now = time.monotonic()
+            if force or now - self._keys_read_at >= KEYS_TTL_SECONDS:
+                self.api_keys = usage_plan_keys(self._apigateway, self.spec.usage_plan_name)
+                self._keys_read_at = now
+            return self.api_keys
 
     def _load_handler(self) -> HandlerSource:
         check_host_dependencies(FUNCTIONS_DIR / "requirements.txt")
@@ -442,7 +457,7 @@ class LocalApi:
         if route is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
         resource, path_parameters, model = route
-        if key not in self.api_keys:
+        if key not in self.refresh_keys(force=False):
             return self.gateway_error("INVALID_API_KEY", 403, "Forbidden")
         bucket = self.key_buckets.setdefault(key, TokenBucket(self.spec.plan_rate, self.spec.plan_burst))
         if not (self.stage_bucket.take() and bucket.take()):
@@ -480,6 +495,22 @@ class LocalApi:
         self.server.server_close()
         self.function_logs.close_and_flush()
         self.access_logs.close_and_flush()
+
+
+def usage_plan_keys(apigateway: Any, plan_name: str) -> set[str]:
+    """The values of the enabled keys in the stage's usage plan (what `make client` issued into it)."""
+    values = set()
+    for plan in apigateway.get_usage_plans()["items"]:
+        if plan["name"] != plan_name:
+            continue
+        for key in apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]:
+            try:
+                detail = apigateway.get_api_key(apiKey=key["id"], includeValue=True)
+            except apigateway.exceptions.NotFoundException:
+                continue
+            if detail.get("enabled"):
+                values.add(detail["value"])
+    return values
 
 
 def _valid(body: bytes, model: dict) -> bool:

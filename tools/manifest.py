@@ -62,6 +62,11 @@ def find(kind: str, out: Path | None = None) -> Stack:
     out = out or outdir()
     names = stack_names(out)
     matches = [name for name in names if name.endswith(f"-{kind}")]
+    if not matches and kind in ("dev", "prod"):
+        raise StackError(
+            f"no {kind} stack was synthesized: set AWS_ACCOUNT_ID_{kind.upper()} and TF_STATE_KMS_KEY_ARN_"
+            f"{kind.upper()} (the bootstrap output state_kms_key_arn) and synthesize again"
+        )
     if len(matches) != 1:
         raise StackError(f"kind={kind!r} is invalid: allowed one of {', '.join(KINDS)} (stacks: {', '.join(names)})")
     manifest = json.loads((out / "manifest.json").read_text())

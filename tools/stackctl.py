@@ -63,6 +63,35 @@ def init(stack: Stack, *, backend: bool = True, env: dict[str, str] | None = Non
         return
     terraform(stack, *args, env=env, capture=capture)
     marker.write_text(fingerprint)
+    if backend:
+        migrate_local_state(stack, env=env, capture=capture)
+
+
+def migrate_local_state(stack: Stack, *, env: dict[str, str] | None = None, capture: bool = False) -> bool:
+    """Push a stack's local state into its S3 backend once, before anything plans against the empty remote (the
+    bootstrap stack's first apply keeps its state locally; see stacks/bootstrap.py). The local file is then renamed
+    ``*.migrated`` so it is never pushed twice. Returns whether it pushed."""
+    local = Path(str(stack.tf.get("locals", {}).get("local_state_before_migration", "")))
+    if not local.name or "s3" not in stack.tf.get("terraform", {}).get("backend", {}) or not local.is_file():
+        return False
+    pulled = subprocess.run(
+        ["terraform", f"-chdir={stack.directory}", "state", "pull"],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if pulled.returncode != 0:
+        raise StackError(f"{stack.name}: `terraform state pull` failed:\n{pulled.stderr}")
+    if pulled.stdout.strip() and json.loads(pulled.stdout).get("resources"):
+        raise StackError(
+            f"{stack.name}: both {local} and the state bucket hold state; keep the bucket's (the shared one) and "
+            f"move {local} aside, or push it yourself with `terraform state push`"
+        )
+    terraform(stack, "state", "push", "-lock-timeout=60s", str(local), env=env, capture=capture)
+    local.rename(local.with_name(local.name + ".migrated"))
+    print(f"{stack.name}: state moved from {local} into the state bucket", flush=True)
+    return True
 
 
 def validate(out: Path | None = None) -> list[str]:
@@ -90,7 +119,7 @@ def plan(
 ) -> subprocess.CompletedProcess:
     stack = find(kind)
     init(stack, env=env, capture=capture)
-    args = ["plan", "-input=false", "-no-color", *_parallelism(stack)] + (
+    args = ["plan", "-input=false", "-no-color", *_plan_options(stack)] + (
         ["-detailed-exitcode"] if detailed_exitcode else []
     )
     result = terraform(stack, *args, env=env, check=False, capture=capture)
@@ -101,44 +130,63 @@ def plan(
     return result
 
 
-def saved_plan(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> plans.Summary:
-    """Plan into ``cdktf.out/plans/<stack>.tfplan``, write its JSON and Markdown summary, refuse data loss."""
-    stack = find(kind)
-    init(stack, env=env, capture=capture)
-    files = plans.files_for(stack)
-    files.binary.parent.mkdir(parents=True, exist_ok=True)
-    terraform(
-        stack,
-        "plan",
-        "-input=false",
-        "-no-color",
-        *_parallelism(stack),
-        f"-out={files.binary}",
-        env=env,
-        capture=capture,
-    )
+def _show(stack: Stack, plan_file: Path, env: dict[str, str] | None) -> dict:
     shown = subprocess.run(
-        ["terraform", f"-chdir={stack.directory}", "show", "-json", str(files.binary)],
+        ["terraform", f"-chdir={stack.directory}", "show", "-json", str(plan_file)],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=False,
     )
     if shown.returncode != 0:
-        raise StackError(f"`terraform show -json` of {files.binary} failed:\n{shown.stderr}")
-    summary = plans.write(stack, json.loads(shown.stdout), files)
+        raise StackError(f"`terraform show -json` of {plan_file} failed:\n{shown.stderr}")
+    return json.loads(shown.stdout)
+
+
+def saved_plan(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> plans.Summary:
+    """Plan into ``cdktf.out/plans/<stack>.tfplan``, write its JSON and Markdown summary, refuse data loss.
+
+    The plan is written under a pending name and becomes the ``.tfplan`` only once it passed the checks: a refused
+    plan (or an earlier one) can never be applied by ``apply-plan``. Plans take no state lock (see
+    ``_plan_options``)."""
+    stack = find(kind)
+    init(stack, env=env, capture=capture)
+    files = plans.files_for(stack)
+    files.binary.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (files.binary, files.pending, files.allowed):
+        stale.unlink(missing_ok=True)
+    terraform(
+        stack,
+        "plan",
+        "-input=false",
+        "-no-color",
+        *_plan_options(stack),
+        f"-out={files.pending}",
+        env=env,
+        capture=capture,
+    )
+    summary = plans.write(stack, _show(stack, files.pending, env), files)
+    if summary.refused:
+        files.pending.unlink()
     plans.refuse_if_protected(summary)
+    files.pending.rename(files.binary)
     return summary
 
 
 def apply_saved(kind: str, *, env: dict[str, str] | None = None, capture: bool = False) -> None:
-    """Apply exactly the plan ``saved_plan`` wrote (Terraform refuses it if the state moved on since)."""
+    """Apply exactly the plan ``saved_plan`` wrote (Terraform refuses it if the state moved on since), after
+    checking it once more: a plan file from anywhere else still cannot destroy what holds data."""
     stack = find(kind)
     files = plans.files_for(stack)
     if not files.binary.exists():
-        raise StackError(f"{files.binary} is missing: run `make plan ENV={kind}` first")
+        raise StackError(f"{files.binary} is missing: run `make plan ENV={kind}` first (a refused plan is not kept)")
     init(stack, env=env, capture=capture)
-    terraform(stack, "apply", "-input=false", "-no-color", str(files.binary), env=env, capture=capture)
+    plans.refuse_if_protected(
+        plans.summarize(_show(stack, files.binary, env), stack.name, plans.recorded_allowances(files))
+    )
+    terraform(
+        stack, "apply", "-input=false", "-no-color", *_lock_options(stack), str(files.binary), env=env, capture=capture
+    )
 
 
 def targets_real_aws(stack: Stack) -> bool:
@@ -162,8 +210,24 @@ def check_before_touching(stack: Stack, *, online: bool = True) -> None:
 EMULATOR_PARALLELISM = "-parallelism=30"
 
 
+# How long an apply or destroy waits for another run's state lock before it gives up (a real account: one CI apply
+# may be finishing). The emulator's runs never overlap but in the lock-contention test, which expects a refusal.
+LOCK_TIMEOUT = "-lock-timeout=10m"
+
+
 def _parallelism(stack: Stack) -> list[str]:
     return [] if targets_real_aws(stack) else [EMULATOR_PARALLELISM]
+
+
+def _plan_options(stack: Stack) -> list[str]:
+    # A plan never writes state, and a saved plan is refused at apply if the state moved on since it was made: it
+    # needs no lock. Without one, a plan role needs no write access to the bucket, a plan never makes an apply wait,
+    # and a cancelled run cannot leave a lock behind.
+    return [*_parallelism(stack), "-lock=false"]
+
+
+def _lock_options(stack: Stack) -> list[str]:
+    return [LOCK_TIMEOUT] if targets_real_aws(stack) else []
 
 
 def _destroy_options(stack: Stack) -> list[str]:
@@ -177,7 +241,15 @@ def apply(kind: str, *, env: dict[str, str] | None = None, capture: bool = False
     stack = find(kind)
     init(stack, env=env, capture=capture)
     terraform(
-        stack, "apply", "-auto-approve", "-input=false", "-no-color", *_parallelism(stack), env=env, capture=capture
+        stack,
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        *_parallelism(stack),
+        *_lock_options(stack),
+        env=env,
+        capture=capture,
     )
 
 
@@ -191,6 +263,7 @@ def destroy(kind: str, *, env: dict[str, str] | None = None, capture: bool = Fal
         "-input=false",
         "-no-color",
         *_destroy_options(stack),
+        *_lock_options(stack),
         env=env,
         capture=capture,
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from stack_helpers import synthesize
 
-from tools import aws, emulator, stackctl
+from tools import aws, clients, emulator, stackctl
 from tools.processes import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +37,7 @@ CHAIN = (
     "test_emulator_log_archive",
     "test_emulator_monitoring",
     "test_emulator_local_api",
+    "test_emulator_clients",
     "test_emulator_contract",
     "test_emulator_plans",
     "test_emulator_state_contention",
@@ -83,9 +84,10 @@ class Bootstrapped:
 
 @dataclass(frozen=True)
 class Deployed(Bootstrapped):
-    """The applied local stack: its outputs too."""
+    """The applied local stack: its outputs too, and a client's credentials (issued as `make client` issues them)."""
 
     outputs: dict[str, object]
+    credentials: dict[str, str]
 
 
 @contextmanager
@@ -122,6 +124,11 @@ def _start_and_bootstrap(work: Path) -> Bootstrapped:
             synthesize(work / "cdktf.out", environ)
             stackctl.apply("bootstrap", capture=True)
             outputs = stackctl.outputs("bootstrap")
+            # As on a real account: dev and prod are synthesized once the bootstrap's state key exists.
+            for name in ("DEV", "PROD"):
+                environ[f"TF_STATE_KMS_KEY_ARN_{name}"] = str(outputs["state_kms_key_arn"])
+        with _pointed_at(environ):
+            synthesize(work / "cdktf.out", environ)
     except BaseException:
         emulator.stop(port)
         raise
@@ -178,7 +185,8 @@ def deployed(bootstrapped: Bootstrapped) -> Deployed:
     with _pointed_at(bootstrapped.environ):
         stackctl.apply("local", capture=True)
         outputs = stackctl.outputs("local")
-    return Deployed(bootstrapped.port, bootstrapped.environ, bootstrapped.bootstrap, outputs)
+        credentials = asdict(clients.issuer("local").issue("tests"))
+    return Deployed(bootstrapped.port, bootstrapped.environ, bootstrapped.bootstrap, outputs, credentials)
 
 
 @pytest.fixture(scope="module", autouse=True)

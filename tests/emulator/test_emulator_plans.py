@@ -30,9 +30,13 @@ def test_a_plan_summarizes_every_change_and_refuses_to_replace_the_archive_bucke
         str(refused.value),
     )
     assert "ALLOW_DESTROY=aws_s3_bucket.log_archive_access_logs_bucket_" in str(refused.value)
-    # What a reviewer reads: the saved plan, its JSON, and a summary that lists the change beside the refusal.
+    # What a reviewer reads: the plan's JSON and a summary that lists the change, attribute by attribute, beside the
+    # refusal. The refused plan itself is not kept: `make apply-plan` has nothing to apply.
     files = plans.files_for(manifest.find("local"), out)
-    assert files.binary.exists() and files.json.exists()
+    assert files.json.exists() and not files.binary.exists() and not files.pending.exists()
     text = files.summary.read_text()
     assert text.startswith("### `serverless-app-local`: ") and "**Refused**" in text
     assert "| change | `aws_lambda_function." in text
+    assert "| `memory_size` | `256` | `384` |" in text
+    with pytest.raises(StackError, match="is missing: run `make plan ENV=local` first"):
+        stackctl.apply_saved("local", capture=True)

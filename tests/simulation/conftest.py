@@ -84,6 +84,14 @@ class Stack:
     def trust(self, role_name: str) -> dict:
         return self.resolve.policy(self.all("aws_iam_role")[self._role_key(role_name)]["assume_role_policy"])
 
+    def boundary(self, name: str) -> tuple[str, dict]:
+        """``(ARN, document)`` of the managed policy called ``name`` (a service-role boundary)."""
+        key, policy = next((k, p) for k, p in self.all("aws_iam_policy").items() if self.resolve(p["name"]) == name)
+        return self.resolve.reference(f"aws_iam_policy.{key}.arn"), self.resolve.policy(policy["policy"])
+
+    def role_arns(self) -> set[str]:
+        return {self.resolve.reference(f"aws_iam_role.{key}.arn") for key in self.all("aws_iam_role")}
+
     def key(self) -> tuple[str, dict]:
         ((name, key),) = self.all("aws_kms_key").items()
         return self.resolve.reference(f"aws_kms_key.{name}.arn"), self.resolve.policy(key["policy"])
@@ -167,6 +175,8 @@ class Request:
     identity: list = field(default_factory=list)
     resource_policy: dict | None = None
     resource_account: str = ACCOUNT
+    boundary: dict | None = None
+    """The permissions boundary of the principal's role, when it has one."""
 
     def simulation(self) -> dict:
         return {
@@ -180,6 +190,9 @@ class Request:
             "serviceControlPolicies": [],
             "resourceControlPolicies": [],
             **({"resourcePolicy": self.resource_policy} if self.resource_policy else {}),
+            **(
+                {"permissionBoundaryPolicies": [{"name": "boundary", "policy": self.boundary}]} if self.boundary else {}
+            ),
         }
 
 

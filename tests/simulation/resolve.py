@@ -91,6 +91,10 @@ class Resolver:
         arn = f"arn:{PARTITION}:iam::{ACCOUNT}:role{path}{role}"
         return {"arn": arn, "name": role, "id": role}[attribute]
 
+    def _aws_iam_policy(self, name: str, r: dict, attribute: str) -> str:
+        arn = f"arn:{PARTITION}:iam::{ACCOUNT}:policy{r.get('path', '/')}{self(r['name'])}"
+        return {"arn": arn, "id": arn, "name": self(r["name"])}[attribute]
+
     def _aws_iam_openid_connect_provider(self, name: str, r: dict, attribute: str) -> str:
         host = r["url"].removeprefix("https://")
         return {"arn": f"arn:{PARTITION}:iam::{ACCOUNT}:oidc-provider/{host}"}[attribute]

@@ -8,6 +8,8 @@ in ``cdk.tf.json``. The emulator evaluates none of this; this suite is what prov
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import ACCOUNT, REPOSITORY, Request, evaluate, explain
 
@@ -29,6 +31,7 @@ def _requests(prod, bootstrap) -> list[Request]:
     executor = "serverless-app-prod-api-exec"
     executor_arn, executor_identity = prod.role_arn(executor), prod.identity(executor)
     function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:serverless-app-prod-api"
+    dead_letters = f"arn:aws:sqs:us-east-1:{ACCOUNT}:serverless-app-prod-api-dead-letters"
     topic_arn, topic_policy = prod.topic()
     alias_arn, permission = prod.lambda_permission()
     api_id = prod.resolve.reference(f"aws_api_gateway_rest_api.{next(iter(prod.all('aws_api_gateway_rest_api')))}.id")
@@ -143,8 +146,26 @@ def _requests(prod, bootstrap) -> list[Request]:
             executor_arn,
             "kms:GenerateDataKey",
             key_arn,
-            {"kms:ViaService": "sqs.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT},
+            {
+                "kms:ViaService": "sqs.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:sqs:arn": dead_letters,
+            },
             "Allowed",
+            executor_identity,
+            key_policy,
+        ),
+        Request(
+            "the function's role encrypts for another queue",
+            executor_arn,
+            "kms:GenerateDataKey",
+            key_arn,
+            {
+                "kms:ViaService": "sqs.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:sqs:arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:someone-elses-queue",
+            },
+            "Denied",
             executor_identity,
             key_policy,
         ),
@@ -379,24 +400,45 @@ def _requests(prod, bootstrap) -> list[Request]:
             bootstrap.identity(apply_role),
             state_policy,
         ),
+        Request(
+            "the apply role takes the lock",
+            bootstrap.role_arn(apply_role),
+            "s3:PutObject",
+            f"{state_object}.tflock",
+            {**TLS, **state_sse},
+            "Allowed",
+            bootstrap.identity(apply_role),
+            state_policy,
+        ),
+        # Plans run with -lock=false: the plan role can neither take a lock nor delete another run's.
         *[
             Request(
-                f"the {role.rsplit('-', 1)[1]} role takes the lock",
-                bootstrap.role_arn(role),
-                "s3:PutObject",
+                f"the plan role may not {verb} the lock",
+                bootstrap.role_arn(plan_role),
+                action,
                 f"{state_object}.tflock",
-                {**TLS, **state_sse},
-                "Allowed",
-                bootstrap.identity(role),
+                {**TLS, **(state_sse if action == "s3:PutObject" else {})},
+                "Denied",
+                bootstrap.identity(plan_role),
                 state_policy,
             )
-            for role in (apply_role, plan_role)
+            for verb, action in (("take", "s3:PutObject"), ("delete", "s3:DeleteObject"))
         ],
+        Request(
+            "the apply role encrypts state with the state key through S3",
+            bootstrap.role_arn(apply_role),
+            "kms:GenerateDataKey",
+            state_key_arn,
+            state_key_context,
+            "Allowed",
+            bootstrap.identity(apply_role),
+            state_key_policy,
+        ),
         *[
             Request(
-                f"the {role.rsplit('-', 1)[1]} role uses the state key through S3",
+                f"the {role.rsplit('-', 1)[1]} role decrypts state through S3",
                 bootstrap.role_arn(role),
-                "kms:GenerateDataKey",
+                "kms:Decrypt",
                 state_key_arn,
                 state_key_context,
                 "Allowed",
@@ -416,19 +458,33 @@ def _requests(prod, bootstrap) -> list[Request]:
             state_policy,
         ),
         Request(
-            "the apply role creates the Firehose SSE grant",
+            "the apply role creates the Firehose SSE grant (the stack key's policy names it)",
             bootstrap.role_arn(apply_role),
             "kms:CreateGrant",
             key_arn,
             {
                 "kms:ViaService": "firehose.us-east-1.amazonaws.com",
                 "kms:CallerAccount": ACCOUNT,
-                "aws:ResourceTag/Environment": "prod",
+                "kms:GrantIsForAWSResource": "true",
+                "aws:PrincipalArn": bootstrap.role_arn(apply_role),
             },
             "Allowed",
             bootstrap.identity(apply_role),
             key_policy,
         ),
+        *[
+            Request(
+                f"the apply role may call {action} on the stack key (its key policy names it)",
+                bootstrap.role_arn(apply_role),
+                action,
+                key_arn,
+                {"kms:CallerAccount": ACCOUNT, "aws:PrincipalArn": bootstrap.role_arn(apply_role)},
+                "Allowed",
+                bootstrap.identity(apply_role),
+                key_policy,
+            )
+            for action in ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:ScheduleKeyDeletion", "kms:TagResource")
+        ],
         Request(
             "the apply role passes the execution role to Lambda",
             bootstrap.role_arn(apply_role),
@@ -448,18 +504,6 @@ def _requests(prod, bootstrap) -> list[Request]:
             bootstrap.identity(apply_role),
         ),
         Request(
-            "a pull request assumes the plan role",
-            github,
-            "sts:AssumeRoleWithWebIdentity",
-            bootstrap.role_arn(plan_role),
-            {
-                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:pull_request",
-            },
-            "Allowed",
-            resource_policy=bootstrap.trust(plan_role),
-        ),
-        Request(
             "the prod environment assumes the apply role",
             github,
             "sts:AssumeRoleWithWebIdentity",
@@ -472,6 +516,7 @@ def _requests(prod, bootstrap) -> list[Request]:
             resource_policy=bootstrap.trust(apply_role),
         ),
     ]
+    requests += _refreshes(prod, bootstrap) + _escalations(prod, bootstrap)
     # The denials that must hold.
     other_role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/intruder"
     requests += [
@@ -669,9 +714,303 @@ def _requests(prod, bootstrap) -> list[Request]:
     return requests
 
 
+# Read calls Terraform's refresh (a plan) makes for each resource type of the prod stack, and the action AWS
+# authorizes each as (HeadBucket as s3:ListBucket; GetFunction decrypting the environment via Lambda).
+def _refreshes(prod, bootstrap) -> list[Request]:
+    archive = f"arn:aws:s3:::serverless-app-prod-logs-{ACCOUNT}"
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:serverless-app-prod-api"
+    key_arn, key_policy = prod.key()
+    target = f"arn:aws:application-autoscaling:us-east-1:{ACCOUNT}:scalable-target/0123456789abcdef0123"
+    reads = [
+        ("s3:ListBucket", archive, {}),  # HeadBucket
+        ("s3:ListBucket", f"{archive}-access-logs", {}),
+        ("s3:GetBucketPolicy", archive, {}),
+        ("s3:GetLifecycleConfiguration", archive, {}),
+        ("lambda:GetFunction", function, {}),
+        ("lambda:GetPolicy", f"{function}:live", {}),
+        ("application-autoscaling:DescribeScalableTargets", "*", {}),
+        ("application-autoscaling:ListTagsForResource", target, {}),
+        (
+            "cloudwatch:DescribeAlarms",
+            f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:serverless-app-prod-api-5xx-rate",
+            {},
+        ),
+        ("logs:DescribeLogGroups", "*", {}),
+        ("firehose:DescribeDeliveryStream", prod.streams()[0], {}),
+        ("sqs:GetQueueAttributes", f"arn:aws:sqs:us-east-1:{ACCOUNT}:serverless-app-prod-api-dead-letters", {}),
+        ("sns:GetTopicAttributes", prod.topic()[0], {}),
+        ("apigateway:GET", "arn:aws:apigateway:us-east-1::/restapis/abc123", {}),
+        ("wafv2:GetWebACL", f"arn:aws:wafv2:us-east-1:{ACCOUNT}:regional/webacl/serverless-app-prod/1", {}),
+        ("iam:GetRole", prod.role_arn("serverless-app-prod-api-exec"), {}),
+        ("iam:GetPolicyVersion", bootstrap.boundary("serverless-app-prod-service-boundary")[0], {}),
+        (
+            "codedeploy:GetDeploymentGroup",
+            f"arn:aws:codedeploy:us-east-1:{ACCOUNT}:deploymentgroup:serverless-app-prod/serverless-app-prod-live",
+            {},
+        ),
+    ]
+    plan_role = "serverless-app-prod-plan"
+    requests = [
+        Request(
+            f"the plan role refreshes: {action} on {resource.rsplit(':', 1)[-1]}",
+            bootstrap.role_arn(plan_role),
+            action,
+            resource,
+            {**TLS, **context},
+            "Allowed",
+            bootstrap.identity(plan_role),
+        )
+        for action, resource, context in reads
+    ]
+    # Lambda returns a function's environment decrypted only to a caller that may decrypt it (else the plan would
+    # see it empty and want to set it again).
+    requests += [
+        Request(
+            "the plan role reads the function's encrypted environment",
+            bootstrap.role_arn(plan_role),
+            "kms:Decrypt",
+            key_arn,
+            {
+                "kms:ViaService": "lambda.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:lambda:FunctionArn": function,
+            },
+            "Allowed",
+            bootstrap.identity(plan_role),
+            key_policy,
+        ),
+        Request(
+            "the plan role may not decrypt anything else with the stack key",
+            bootstrap.role_arn(plan_role),
+            "kms:Decrypt",
+            key_arn,
+            {"kms:ViaService": "s3.us-east-1.amazonaws.com", "kms:CallerAccount": ACCOUNT},
+            "Denied",
+            bootstrap.identity(plan_role),
+            key_policy,
+        ),
+        # Application Auto Scaling creates a target-tracking policy's alarms with the caller's rights.
+        *[
+            Request(
+                f"the apply role lets Application Auto Scaling {action.split(':')[1]} its alarm",
+                bootstrap.role_arn("serverless-app-prod-apply"),
+                action,
+                f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:TargetTracking-function:serverless-app-prod-api:live-"
+                "AlarmHigh-8d2f0c8e-1b3a-4f7e-9a52-0c1d2e3f4a5b",
+                {},
+                "Allowed",
+                bootstrap.identity("serverless-app-prod-apply"),
+            )
+            for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms")
+        ],
+        Request(
+            "the apply role registers the alias's scalable target",
+            bootstrap.role_arn("serverless-app-prod-apply"),
+            "application-autoscaling:RegisterScalableTarget",
+            target,
+            {
+                "application-autoscaling:service-namespace": "lambda",
+                "application-autoscaling:scalable-dimension": "lambda:function:ProvisionedConcurrency",
+            },
+            "Allowed",
+            bootstrap.identity("serverless-app-prod-apply"),
+        ),
+        Request(
+            "the apply role may not scale another service's target",
+            bootstrap.role_arn("serverless-app-prod-apply"),
+            "application-autoscaling:RegisterScalableTarget",
+            target,
+            {
+                "application-autoscaling:service-namespace": "dynamodb",
+                "application-autoscaling:scalable-dimension": "dynamodb:table:WriteCapacityUnits",
+            },
+            "Denied",
+            bootstrap.identity("serverless-app-prod-apply"),
+        ),
+    ]
+    return requests
+
+
+# The ways a deploy role could reach beyond its stack, each of which must be denied (and the legitimate neighbour
+# of each, allowed, so a denial is not the engine failing to match at all).
+def _escalations(prod, bootstrap) -> list[Request]:
+    apply_role, plan_role = "serverless-app-prod-apply", "serverless-app-prod-plan"
+    apply_arn, apply_identity = bootstrap.role_arn(apply_role), bootstrap.identity(apply_role)
+    boundary_arn, _ = bootstrap.boundary("serverless-app-prod-service-boundary")
+    service_role = f"arn:aws:iam::{ACCOUNT}:role/serverless-app-prod-new"
+    state_key_arn, state_key_policy = bootstrap.key()
+    github = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    requests = [
+        Request(
+            "the apply role creates a service role with the boundary",
+            apply_arn,
+            "iam:CreateRole",
+            service_role,
+            {"iam:PermissionsBoundary": boundary_arn},
+            "Allowed",
+            apply_identity,
+        ),
+        Request(
+            "the apply role may not create a role without the boundary",
+            apply_arn,
+            "iam:CreateRole",
+            service_role,
+            {},
+            "Denied",
+            apply_identity,
+        ),
+        Request(
+            "the apply role may not create a role with another boundary",
+            apply_arn,
+            "iam:CreateRole",
+            service_role,
+            {"iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/AdministratorAccess"},
+            "Denied",
+            apply_identity,
+        ),
+        *[
+            Request(
+                f"the apply role may not {action.split(':')[1]} of a role without the boundary",
+                apply_arn,
+                action,
+                service_role,
+                {},
+                "Denied",
+                apply_identity,
+            )
+            for action in ("iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy")
+        ],
+        Request(
+            "the apply role may not remove a role's boundary",
+            apply_arn,
+            "iam:DeleteRolePermissionsBoundary",
+            service_role,
+            {"iam:PermissionsBoundary": boundary_arn},
+            "Denied",
+            apply_identity,
+        ),
+        Request(
+            "the apply role may not change the boundary itself",
+            apply_arn,
+            "iam:CreatePolicyVersion",
+            boundary_arn,
+            {},
+            "Denied",
+            apply_identity,
+        ),
+        Request(
+            "the apply role tags the key it creates",
+            apply_arn,
+            "kms:TagResource",
+            "*",
+            {"aws:RequestTag/Environment": "prod", "aws:TagKeys": ["Environment"]},
+            "Allowed",
+            apply_identity,
+        ),
+        Request(
+            "the apply role may not retag the state key (already tagged Environment=prod)",
+            apply_arn,
+            "kms:TagResource",
+            state_key_arn,
+            {"aws:RequestTag/Environment": "prod", "aws:ResourceTag/Environment": "prod", "kms:CallerAccount": ACCOUNT},
+            "Denied",
+            apply_identity,
+            state_key_policy,
+        ),
+        *[
+            Request(
+                f"the {role.rsplit('-', 1)[1]} role may not {action} the state key but through S3",
+                bootstrap.role_arn(role),
+                action,
+                state_key_arn,
+                {"kms:CallerAccount": ACCOUNT, "aws:ResourceTag/Environment": "prod"},
+                "Denied",
+                bootstrap.identity(role),
+                state_key_policy,
+            )
+            for role in (apply_role, plan_role)
+            for action in ("kms:Decrypt", "kms:PutKeyPolicy", "kms:CreateGrant")
+        ],
+        Request(
+            "a pull request may not assume the prod plan role (it would read prod's state)",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(plan_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:pull_request",
+            },
+            "Denied",
+            resource_policy=bootstrap.trust(plan_role),
+        ),
+        Request(
+            "main assumes the prod plan role",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(plan_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:ref:refs/heads/main",
+            },
+            "Allowed",
+            resource_policy=bootstrap.trust(plan_role),
+        ),
+        Request(
+            "another branch may not assume the prod plan role",
+            github,
+            "sts:AssumeRoleWithWebIdentity",
+            bootstrap.role_arn(plan_role),
+            {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:ref:refs/heads/feature",
+            },
+            "Denied",
+            resource_policy=bootstrap.trust(plan_role),
+        ),
+    ]
+    # A role the apply role could create carries the boundary: whatever policy it is given, the boundary caps it.
+    admin = [
+        {
+            "name": "anything",
+            "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        }
+    ]
+    _, boundary = bootstrap.boundary("serverless-app-prod-service-boundary")
+    requests += [
+        Request(
+            f"a bounded role given '*' still may not {what}",
+            service_role,
+            action,
+            resource,
+            {},
+            "Denied",
+            admin,
+            boundary=boundary,
+        )
+        for what, action, resource in (
+            ("create a role", "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/escalated"),
+            ("read another bucket", "s3:GetObject", "arn:aws:s3:::someone-elses-bucket/secret"),
+            (
+                "read the state",
+                "s3:GetObject",
+                f"arn:aws:s3:::serverless-app-tfstate-{ACCOUNT}/serverless-app-prod/terraform.tfstate",
+            ),
+            ("invoke another function", "lambda:InvokeFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:other"),
+            ("assume a role", "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/deploy/serverless-app-prod-apply"),
+        )
+    ]
+    return requests
+
+
 @pytest.fixture(scope="module")
 def table(prod, bootstrap) -> tuple[list[Request], dict[str, dict]]:
-    requests = _requests(prod, bootstrap)
+    # Every service role of the stack carries the environment's boundary: its requests are evaluated with it.
+    _, boundary = bootstrap.boundary("serverless-app-prod-service-boundary")
+    roles = prod.role_arns()
+    requests = [
+        replace(r, boundary=boundary) if r.principal in roles and r.boundary is None else r
+        for r in _requests(prod, bootstrap)
+    ]
     names = [r.name for r in requests]
     assert len(names) == len(set(names)), "request names must be unique"
     return requests, evaluate(requests)
