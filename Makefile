@@ -36,7 +36,7 @@ SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
 .PHONY: help setup env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
         test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
-        client-revoke logs archive emulator-start emulator-stop clean
+        client-revoke token logs archive emulator-start emulator-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -98,14 +98,17 @@ release: synth ## Apply ENV's stack, then shift its live alias to the new versio
 release-applied: setup ## Shift ENV's live alias to the version the last apply published (CI, after apply-plan; no synth)
 	$(PY) -m tools.release $(ENV) --no-apply
 
-client: setup ## Issue API client NAME its credentials on ENV (an API key in the usage plan), printed once
-	$(PY) -m tools.clients issue $(ENV) --name '$(NAME)'
+client: setup ## Issue API client NAME its credentials on ENV (app client + API key), printed once; SCOPES=a,b
+	$(PY) -m tools.clients issue $(ENV) --name '$(NAME)' $(if $(SCOPES),--scopes '$(SCOPES)')
 
 clients: setup ## List ENV's API clients
 	$(PY) -m tools.clients list $(ENV)
 
 client-rotate: setup ## Add a new key for client NAME beside its current one; RETIRE=1 deletes all but the newest
 	$(PY) -m tools.clients rotate $(ENV) --name '$(NAME)' $(if $(RETIRE),--retire)
+
+token: setup ## Print an access token: SCOPES=events/write, NAME=<client> (emulator), AS_USER=1 (a user's, no API scope)
+	@$(PY) -m tools.tokens $(ENV) $(if $(SCOPES),--scopes '$(SCOPES)') $(if $(NAME),--name '$(NAME)') $(if $(AS_USER),--user)
 
 client-revoke: setup ## Delete every credential of client NAME on ENV
 	$(PY) -m tools.clients revoke $(ENV) --name '$(NAME)'

@@ -1,4 +1,5 @@
-"""The REST API: regional API Gateway in front of the function's ``live`` alias, keyed, throttled and logged."""
+"""The REST API: regional API Gateway in front of the function's ``live`` alias, its methods, authorizers, request
+models and CORS built from the OpenAPI contract; throttled, metered by usage plan, logged."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_authorizer import ApiGatewayAuthorizer
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
@@ -22,6 +26,7 @@ from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
 from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
+from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlan,
@@ -33,8 +38,13 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from modules.account import AccountContext
+from modules.cors import CorsConfig
 from modules.function import Function
+from modules.iam import document
+from modules.identity import Identity
 from modules.log_shipping import LogShipping
+from modules.openapi import Access, ContractError, Operation, draft4, execute_api_path, operations, parameters, slug
 from modules.validation import Checks
 
 # API Gateway's default account-level limits in us-east-1 (raise them with a quota request, then here).
@@ -63,13 +73,14 @@ ACCESS_LOG_FORMAT = json.dumps(
         "xrayTraceId": "$context.xrayTraceId",
         "errorMessage": "$context.error.message",
         "wafResponseCode": "$context.wafResponseCode",
+        # Who API Gateway let in: the token's subject and app client, or the signing IAM principal.
+        "callerSub": "$context.authorizer.claims.sub",
+        "callerClientId": "$context.authorizer.claims.client_id",
+        "callerScopes": "$context.authorizer.claims.scope",
+        "callerArn": "$context.identity.userArn",
     },
     separators=(",", ":"),
 )
-
-METHODS = ("get", "post", "put", "delete", "patch", "head", "options")
-# Keywords of newer JSON Schema drafts that API Gateway's draft-04 models do not accept.
-UNSUPPORTED_BY_DRAFT4 = ("examples", "const", "$defs", "discriminator", "readOnly", "writeOnly", "deprecated")
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,16 @@ class ApiConfig:
     """Burst per API key (1..throttle_burst_limit; default 100)."""
     usage_plan_quota_per_day: int = 5_000_000
     """Requests per API key per day (default 5,000,000); must last at least an hour at the plan's full rate."""
+    cors: CorsConfig | None = None
+    """Browser origins the API answers (default None: no CORS, browsers cannot call it)."""
+    iam_principal_org_id: str | None = None
+    """Also admit SigV4 callers of other accounts of this AWS Organization (``o-…``) on the operations the contract
+    signs (default None: this account's principals only)."""
+    iam_source_vpce_ids: tuple[str, ...] = ()
+    """Admit SigV4 callers only through these VPC endpoints (``vpce-…``; default none: from anywhere)."""
+    enable_resource_policy: bool = True
+    """Attach the REST API's resource policy (default on). Only the emulator turns it off: it returns a policy
+    unescaped, which the provider cannot read back, and it evaluates none anyway (the request simulation does)."""
 
     def __post_init__(self) -> None:
         checks = Checks("api")
@@ -123,15 +144,35 @@ class ApiConfig:
                 f">= {floor}: at the plan's {self.usage_plan_rate_limit:g} requests/s this quota runs dry in "
                 f"{seconds:,.0f} s; it must last at least {QUOTA_MIN_FULL_RATE_SECONDS} s at full rate",
             )
+        checks.type("enable_resource_policy", self.enable_resource_policy, bool)
+        if self.cors is not None:
+            checks.type("cors", self.cors, CorsConfig)
+        if self.iam_principal_org_id is not None:
+            checks.pattern(
+                "iam_principal_org_id", self.iam_principal_org_id, r"o-[a-z0-9]{10,32}", "an organization id, 'o-…'"
+            )
+        checks.each(
+            "iam_source_vpce_ids",
+            self.iam_source_vpce_ids,
+            lambda f, v: checks.pattern(f, v, r"vpce-[0-9a-f]{8,17}", "a VPC endpoint id, 'vpce-…'"),
+        )
         checks.done()
 
 
 class Api(Construct):
-    """A regional REST API in front of a function's ``live`` alias: every method keyed, the stage throttled,
-    JSON access logs and execution logs shipped to the archive, request bodies validated."""
+    """A regional REST API in front of a function's ``live`` alias, built from the OpenAPI contract: each operation's
+    caller check (a Cognito access token with one of its scopes, a SigV4 signature, the usage plan's key), its
+    request model and parameters; the stage throttled, JSON access logs and execution logs shipped to the archive;
+    a resource policy that keeps the signed operations to this account; CORS when configured."""
 
     rest_api: ApiGatewayRestApi
     """The REST API (REGIONAL endpoint)."""
+    authorizer: ApiGatewayAuthorizer | None
+    """The ``COGNITO_USER_POOLS`` authorizer of the identity's user pool (None without an identity)."""
+    methods: dict[str, ApiGatewayMethod]
+    """Every method by ``"<METHOD> <path>"`` (``ANY`` for the fallbacks that let the function answer 404/405)."""
+    policy: ApiGatewayRestApiPolicy | None
+    """Who may invoke which method (see ``_resource_policy``)."""
     deployment: ApiGatewayDeployment
     """The current deployment; replaced whenever the API's definition changes."""
     stage: ApiGatewayStage
@@ -140,7 +181,7 @@ class Api(Construct):
     """Per-key throttle and daily quota. Its keys are issued by ``make client`` (tools/clients.py), not here: a
     key Terraform creates is kept, in plain text, in its state and in every saved plan."""
     access_log_group: CloudwatchLogGroup
-    """JSON access lines, one per request."""
+    """JSON access lines, one per request, with the caller's subject, app client or IAM principal."""
     execution_log_group: CloudwatchLogGroup
     """API Gateway's execution errors, created before API Gateway would create it unencrypted."""
 
@@ -153,9 +194,15 @@ class Api(Construct):
         function: Function,
         contract: Mapping[str, Any],
         shipping: LogShipping,
+        account: AccountContext,
+        identity: Identity | None = None,
+        execute_api_endpoint: bool = True,
     ) -> None:
+        """``execute_api_endpoint``: keep the stage's default ``execute-api`` URL (off when a custom domain is the
+        only way in, see ``ApiDomain``)."""
         super().__init__(scope, id)
         self._config = config
+        self.operations = list(operations(contract))
         self.rest_api = ApiGatewayRestApi(
             self,
             "rest_api",
@@ -163,25 +210,54 @@ class Api(Construct):
             api_key_source="HEADER",
             description="Serverless API baseline",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            disable_execute_api_endpoint=not execute_api_endpoint,
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         api_id = self.rest_api.id
+        self.authorizer = (
+            ApiGatewayAuthorizer(
+                self,
+                "authorizer",
+                name="cognito",
+                rest_api_id=api_id,
+                type="COGNITO_USER_POOLS",
+                provider_arns=[identity.user_pool_arn],
+                identity_source="method.request.header.Authorization",
+            )
+            if identity
+            else None
+        )
+        self.methods = {}
         parts = self._routes(contract, function.alias.invoke_arn)
         responses = self._gateway_responses(api_id)
         parts += [r.id for r in responses]
+        if config.cors:
+            parts += self._preflights(config.cors)
+        self.policy = (
+            ApiGatewayRestApiPolicy(self, "policy", rest_api_id=api_id, policy=document(self._resource_policy(account)))
+            if config.enable_resource_policy
+            else None
+        )
         static = {
             "paths": contract.get("paths", {}),
             "components": contract.get("components", {}),
             "responses": _GATEWAY_RESPONSES,
+            "cors": config.cors.function_environment() if config.cors else None,
         }
         definition_hash = hashlib.sha256(json.dumps(static, sort_keys=True).encode()).hexdigest()
         self.deployment = ApiGatewayDeployment(
             self,
             "deployment",
             rest_api_id=api_id,
-            # Any change to the API's definition yields a new deployment; the stage then moves to it.
-            triggers={"redeployment": Fn.sha1(Fn.jsonencode([definition_hash, *parts]))},
+            # Any change to the API's definition yields a new deployment; the stage then moves to it. A resource
+            # policy takes effect only with a new deployment too.
+            triggers={
+                "redeployment": Fn.sha1(
+                    Fn.jsonencode([definition_hash, *parts, *([self.policy.policy] if self.policy else [])])
+                )
+            },
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            depends_on=[self.policy] if self.policy else None,
         )
         LambdaPermission(
             self,
@@ -256,12 +332,51 @@ class Api(Construct):
     def stage_name(self) -> str:
         return self._config.stage_name
 
+    def _fallback_access(self, path: str | None) -> Access:
+        """Who reaches the function's 404/405 on ``path`` (None: an undocumented path): a signed caller on a path
+        that is signed, the key on a path that needs only the key, else any access token of this API with the key.
+        An unknown path tells an anonymous caller nothing."""
+        here = [op for op in self.operations if op.path == path]
+        signed = [op for op in here if op.access.authorization == "AWS_IAM"]
+        if signed:
+            return signed[0].access
+        if here and all(op.access.public for op in here):
+            return Access("NONE", api_key_required=any(op.access.api_key_required for op in here))
+        scopes = sorted({s for op in self.operations for s in op.access.scopes})
+        if scopes:
+            return Access("COGNITO_USER_POOLS", tuple(scopes), api_key_required=True)
+        return Access("NONE", api_key_required=True)
+
+    def _method(
+        self, name: str, resource_id: str, http_method: str, access: Access, where: str, **kwargs
+    ) -> ApiGatewayMethod:
+        if access.authorization == "COGNITO_USER_POOLS" and self.authorizer is None:
+            raise ContractError(
+                f"{where}: the contract requires an access token (scopes {list(access.scopes)}), and the environment "
+                "has no identity: set EnvironmentConfig.identity (a user pool, or an external one's ARN)"
+            )
+        method = ApiGatewayMethod(
+            self,
+            f"{name}_method",
+            rest_api_id=self.rest_api.id,
+            resource_id=resource_id,
+            http_method=http_method,
+            authorization=access.authorization,
+            authorizer_id=self.authorizer.id if access.authorization == "COGNITO_USER_POOLS" else None,
+            authorization_scopes=list(access.scopes) or None,
+            api_key_required=access.api_key_required,
+            **kwargs,
+        )
+        self.methods[where] = method
+        return method
+
     def _routes(self, contract: Mapping[str, Any], invoke_uri: str) -> list:
         """Resources, methods, request models and validators from the OpenAPI ``contract``.
 
-        Every operation of the document becomes a keyed method proxying to the alias, validating its JSON body
-        against a draft-04 model of the document's schema. Each declared path also gets ``ANY`` (so the function
-        answers 405 with the methods it has), and ``/{proxy+}`` sends every other path to the function's 404.
+        Every operation becomes a method with the caller check its security declares, proxying to the alias and
+        validating its JSON body against a draft-04 model of the document's schema. Each declared path also gets
+        ``ANY`` (so the function answers 405 with the methods it has), and ``/{proxy+}`` sends every other path to
+        the function's 404; both behind ``_fallback_access``.
         """
         api_id = self.rest_api.id
         components = contract.get("components", {}).get("schemas", {})
@@ -274,7 +389,7 @@ class Api(Construct):
             validate_request_body=True,
             validate_request_parameters=True,
         )
-        params_validator = ApiGatewayRequestValidator(
+        self._params_validator = params_validator = ApiGatewayRequestValidator(
             self,
             "params_validator",
             rest_api_id=api_id,
@@ -283,37 +398,37 @@ class Api(Construct):
             validate_request_parameters=True,
         )
         models: dict[str, ApiGatewayModel] = {}
-        resources = {"/": self.rest_api.root_resource_id}
+        self._resources = {"/": self.rest_api.root_resource_id}
         parts: list = []
-        targets: list[tuple[str, str, str, dict]] = []
-        for path, item in sorted(contract.get("paths", {}).items()):
-            resource_id = self._resource(path, resources, parts)
-            for method in METHODS:
-                if method in item:
-                    targets.append((f"{_slug(path)}_{method}", resource_id, method.upper(), item[method]))
+        targets: list[tuple[str, str, str, Operation | None, str | None]] = []
+        paths = sorted(contract.get("paths", {}))
+        for op in self.operations:
+            resource_id = self._resource(op.path, parts)
+            targets.append((f"{slug(op.path)}_{op.method.lower()}", resource_id, op.method, op, op.path))
+        for path in paths:
             if path != "/":
-                targets.append((f"{_slug(path)}_any", resource_id, "ANY", {}))
+                targets.append((f"{slug(path)}_any", self._resource(path, parts), "ANY", None, path))
         proxy = ApiGatewayResource(
             self, "proxy_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="{proxy+}"
         )
         parts.append(proxy.id)
-        if "/" not in contract.get("paths", {}):
-            targets.append(("root_any", self.rest_api.root_resource_id, "ANY", {}))
-        targets.append(("proxy_any", proxy.id, "ANY", {}))
-        for name, resource_id, http_method, operation in targets:
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        if "/" not in paths:
+            targets.append(("root_any", self.rest_api.root_resource_id, "ANY", None, None))
+        targets.append(("proxy_any", proxy.id, "ANY", None, None))
+        for name, resource_id, http_method, op, path in targets:
+            spec = op.spec if op else {}
+            body = spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             model = self._model(body, components, models) if body else None
-            method = ApiGatewayMethod(
-                self,
-                f"{name}_method",
-                rest_api_id=api_id,
-                resource_id=resource_id,
-                http_method=http_method,
-                authorization="NONE",
-                api_key_required=True,
+            where = f"{http_method} {path or ('/{proxy+}' if name == 'proxy_any' else '/')}"
+            method = self._method(
+                name,
+                resource_id,
+                http_method,
+                op.access if op else self._fallback_access(path),
+                where,
                 request_validator_id=(body_validator if model else params_validator).id,
                 request_models={"application/json": model.name} if model else None,
-                request_parameters=_parameters(operation) or None,
+                request_parameters=parameters(spec) or None,
             )
             integration = ApiGatewayIntegration(
                 self,
@@ -328,21 +443,21 @@ class Api(Construct):
             parts += [method.id, integration.id, integration.uri]
         return parts
 
-    def _resource(self, path: str, resources: dict[str, str], parts: list) -> str:
+    def _resource(self, path: str, parts: list) -> str:
         """The resource of ``path``, creating it and its parents as needed."""
-        if path in resources:
-            return resources[path]
+        if path in self._resources:
+            return self._resources[path]
         parent_path = path.rsplit("/", 1)[0] or "/"
-        parent = self._resource(parent_path, resources, parts)
+        parent = self._resource(parent_path, parts)
         resource = ApiGatewayResource(
             self,
-            f"{_slug(path)}_resource",
+            f"{slug(path)}_resource",
             rest_api_id=self.rest_api.id,
             parent_id=parent,
             path_part=path.rsplit("/", 1)[1],
         )
         parts.append(resource.id)
-        resources[path] = resource.id
+        self._resources[path] = resource.id
         return resource.id
 
     def _model(
@@ -360,7 +475,130 @@ class Api(Construct):
             )
         return models[name]
 
+    def _resource_policy(self, account: AccountContext) -> list[dict]:
+        """Everyone may reach the methods a token or the key guards (their authorizer decides); the signed methods
+        are left out of that grant, so a principal of this account needs its own identity policy and one of another
+        account is refused unless it is in ``iam_principal_org_id``. A REST API with a resource policy refuses every
+        request the policy does not allow."""
+        config = self._config
+        arn = self.rest_api.execution_arn
+        signed = sorted(
+            {
+                f"{arn}/*/{op.method}/{execute_api_path(op.path)}"
+                for op in self.operations
+                if op.access.authorization == "AWS_IAM"
+            }
+            | {
+                f"{arn}/*/*/{execute_api_path(op.path)}"
+                for op in self.operations
+                if op.access.authorization == "AWS_IAM"
+            }
+        )
+        statements: list[dict] = [
+            {
+                "Sid": "TokenAndKeyMethods",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                **({"NotResource": signed} if signed else {"Resource": f"{arn}/*"}),
+            }
+        ]
+        if not signed:
+            return statements
+        outside = {"StringNotEquals": {"aws:PrincipalAccount": account.account_id}}
+        if config.iam_principal_org_id:
+            statements.append(
+                {
+                    "Sid": "SignedMethodsFromTheOrganization",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "execute-api:Invoke",
+                    "Resource": signed,
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": config.iam_principal_org_id}},
+                }
+            )
+            outside["StringNotEquals"]["aws:PrincipalOrgID"] = config.iam_principal_org_id
+        statements.append(
+            {
+                "Sid": "SignedMethodsOnlyFromHere",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": signed,
+                "Condition": outside,
+            }
+        )
+        if config.iam_source_vpce_ids:
+            statements.append(
+                {
+                    "Sid": "SignedMethodsOnlyThroughTheseEndpoints",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "execute-api:Invoke",
+                    "Resource": signed,
+                    "Condition": {"StringNotEquals": {"aws:SourceVpce": list(config.iam_source_vpce_ids)}},
+                }
+            )
+        return statements
+
+    def _preflights(self, cors: CorsConfig) -> list:
+        """One ``OPTIONS`` per documented path, answered by API Gateway with a mock integration (no token, no key:
+        a browser's preflight carries neither)."""
+        parts: list = []
+        by_path: dict[str, list[str]] = {}
+        for op in self.operations:
+            if op.access.authorization != "AWS_IAM":  # a browser never signs with SigV4
+                by_path.setdefault(op.path, []).append(op.method)
+        for path, methods in sorted(by_path.items()):
+            name = f"{slug(path)}_preflight"
+            method = self._method(
+                name,
+                self._resources[path],
+                "OPTIONS",
+                Access("NONE"),
+                f"OPTIONS {path}",
+                request_validator_id=self._params_validator.id,
+            )
+            headers = cors.preflight_headers(methods)
+            integration = ApiGatewayIntegration(
+                self,
+                f"{name}_integration",
+                rest_api_id=self.rest_api.id,
+                resource_id=method.resource_id,
+                http_method=method.http_method,
+                type="MOCK",
+                request_templates={"application/json": '{"statusCode": 204}'},
+            )
+            declared = ApiGatewayMethodResponse(
+                self,
+                f"{name}_response",
+                rest_api_id=self.rest_api.id,
+                resource_id=method.resource_id,
+                http_method=method.http_method,
+                status_code="204",
+                response_parameters={
+                    f"method.response.header.{header}": False for header in ("Access-Control-Allow-Origin", *headers)
+                },
+            )
+            answer = ApiGatewayIntegrationResponse(
+                self,
+                f"{name}_integration_response",
+                rest_api_id=self.rest_api.id,
+                resource_id=method.resource_id,
+                http_method=method.http_method,
+                status_code=declared.status_code,
+                response_parameters={f"method.response.header.{h}": f"'{v}'" for h, v in headers.items()},
+                response_templates={"application/json": cors.preflight_template()},
+                depends_on=[integration],
+            )
+            parts += [method.id, integration.id, answer.id]
+        return parts
+
     def _gateway_responses(self, api_id: str) -> list[ApiGatewayGatewayResponse]:
+        cors = self._config.cors
+        headers = (
+            {f"gatewayresponse.header.{h}": v for h, v in cors.gateway_response_headers().items()} if cors else None
+        )
         return [
             ApiGatewayGatewayResponse(
                 self,
@@ -369,15 +607,16 @@ class Api(Construct):
                 response_type=kind,
                 status_code=status,
                 response_templates={"application/json": template},
+                response_parameters=headers,
             )
             for kind, status, template in _GATEWAY_RESPONSES
         ]
 
 
-# Errors raised by API Gateway itself (no key, throttled, body rejected) answer in the same JSON shape as the
-# function's. A body that fails the model is a 422, like the function's own schema errors. These templates are
-# not VTL: API Gateway only substitutes variables, so nothing here may call $util, and only the pre-quoted
-# messageString can go in unquoted (validationErrorString holds raw quotes and would break the JSON).
+# Errors raised by API Gateway itself (no or a bad token or key, a missing scope, throttled, body rejected) answer in
+# the same JSON shape as the function's. A body that fails the model is a 422, like the function's own schema
+# errors. These templates are not VTL: API Gateway only substitutes variables, so nothing here may call $util, and
+# only the pre-quoted messageString can go in unquoted (validationErrorString holds raw quotes and would break JSON).
 _GATEWAY_RESPONSES = (
     (
         "BAD_REQUEST_BODY",
@@ -385,46 +624,7 @@ _GATEWAY_RESPONSES = (
         '{"error":"validation_failed","message":$context.error.messageString,'
         '"fields":[{"field":"(body)","message":"does not match the request model of this operation"}]}',
     ),
+    ("UNAUTHORIZED", "401", '{"error":"unauthorized","message":$context.error.messageString}'),
     ("DEFAULT_4XX", None, '{"error":"request_rejected","message":$context.error.messageString}'),
     ("DEFAULT_5XX", None, '{"error":"gateway_error","message":$context.error.messageString}'),
 )
-
-
-def _slug(path: str) -> str:
-    """``/events/{id}`` -> ``events_id``: a construct id for the resource of a path."""
-    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_") or "root"
-
-
-def _parameters(operation: Mapping[str, Any]) -> dict[str, bool]:
-    """API Gateway's request parameters (``method.request.querystring.x``: required) of an operation."""
-    where = {"query": "querystring", "path": "path", "header": "header"}
-    return {
-        f"method.request.{where[p['in']]}.{p['name']}": bool(p.get("required", False))
-        for p in operation.get("parameters", [])
-        if p.get("in") in where
-    }
-
-
-def draft4(schema: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON Schema draft-04 copy of ``schema`` (what API Gateway's request models speak): references inlined,
-    ``anyOf`` with null turned into a type list, newer keywords dropped."""
-
-    def convert(node: Any) -> Any:
-        if isinstance(node, list):
-            return [convert(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if "$ref" in node:
-            return convert(components[node["$ref"].rsplit("/", 1)[1]])
-        variants = node.get("anyOf")
-        if variants and {"type": "null"} in variants and len(variants) == 2:
-            (other,) = [v for v in variants if v != {"type": "null"}]
-            merged = {**{k: v for k, v in node.items() if k != "anyOf"}, **convert(other)}
-            merged["type"] = [merged.get("type", "object"), "null"]
-            return convert(merged)
-        out = {k: convert(v) for k, v in node.items() if k not in UNSUPPORTED_BY_DRAFT4}
-        if "const" in node:
-            out["enum"] = [node["const"]]
-        return out
-
-    return {"$schema": "http://json-schema.org/draft-04/schema#", **convert(schema)}

@@ -16,15 +16,20 @@ REGION_ENV_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 # Every service the stacks call, so nothing silently reaches real AWS from the local environment.
 EMULATED_SERVICES = (
+    "acm",
     "apigateway",
     "applicationautoscaling",
+    "athena",
     "cloudwatch",
     "codedeploy",
+    "cognitoidp",
     "firehose",
     "iam",
     "kms",
     "lambda",
+    "glue",
     "logs",
+    "route53",
     "s3",
     "sns",
     "sqs",

@@ -12,15 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.models import Server
 
+from functions.api import security
 from functions.api.app import app
 from functions.api.models import MAX_BODY_BYTES
 from stacks import environments
 from stacks.environments import APP_NAME, EnvironmentConfig
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
-API_KEY_SCHEME = "apiKey"
 POWERTOOLS_SCHEMAS = {"HTTPValidationError", "ValidationError", "ResponseValidationError"}
 
 
@@ -44,16 +44,23 @@ def document(configs: dict[str, EnvironmentConfig] | None = None) -> dict[str, A
     """The OpenAPI 3.1 document of the API, as the handler declares it; ``configs`` add each environment's limits
     to the description (the published document has them; the stacks only read paths and schemas)."""
     description = (
-        "Events API of the serverless baseline. Every operation needs an API key in the `x-api-key` header; "
-        f"request bodies may be up to {MAX_BODY_BYTES:,} bytes. Over a limit the API answers 429 before the "
-        "function runs." + (f"\n\n{_limits(configs)}" if configs else "")
+        "Events API of the serverless baseline. Each operation says who may call it: an access token with a scope "
+        "(the `Authorization` header) together with the API key of the caller's usage plan (`x-api-key`), an AWS "
+        "SigV4 signature, or the API key alone. API keys meter; they identify nobody. Request bodies may be up to "
+        f"{MAX_BODY_BYTES:,} bytes. Over a limit the API answers 429 before the function runs."
+        + (f"\n\n{_limits(configs)}" if configs else "")
     )
+    servers = [
+        Server(url=f"https://{c.domain.domain_name}", description=f"{name} (custom domain)")
+        for name, c in (configs or {}).items()
+        if c.domain
+    ] or None
     schema = app.get_openapi_schema(
         title=f"{APP_NAME} API",
         version="1.0.0",
         description=description,
-        security_schemes={API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)},
-        security=[{API_KEY_SCHEME: []}],
+        security_schemes=security.schemes(),
+        servers=servers,
     )
     return _without_default_422(json.loads(schema.model_dump_json(by_alias=True, exclude_none=True)))
 

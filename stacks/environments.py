@@ -11,16 +11,19 @@ is refused.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modules.api import ApiConfig
+from modules.api_domain import DomainConfig
 from modules.api_gateway_account import ApiGatewayAccountConfig
 from modules.autoscaling import AutoscalingConfig, ScheduledCapacity
 from modules.aws_provider import REGION, EmulatorConfig, ProviderConfig, check_region
+from modules.cors import CorsConfig
 from modules.deploy_roles import DeployRolesConfig, DeployTarget, apply_role_path
 from modules.encryption_key import EncryptionKeyConfig
 from modules.function import FunctionConfig
+from modules.identity import IdentityConfig
 from modules.log_archive import LogArchiveConfig
 from modules.log_shipping import LogShippingConfig
 from modules.monitoring import MonitoringConfig
@@ -87,6 +90,11 @@ class EnvironmentConfig:
     """The account's API Gateway logging role, created by this account's bootstrap stack."""
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     """How ``make release`` shifts the ``live`` alias to a new version (default all at once)."""
+    identity: IdentityConfig | None = None
+    """Who the callers are: the user pool whose access tokens the API accepts, created or existing (default None;
+    required by every operation the contract guards with a token, and by prod)."""
+    domain: DomainConfig | None = None
+    """The API's custom domain (default None: the stage's execute-api URL). With one, that URL is switched off."""
     app_name: str = APP_NAME
     """Prefix of every name (3-24 of a-z, 0-9, '-', starting with a letter)."""
     region: str = REGION
@@ -130,6 +138,8 @@ class EnvironmentConfig:
             "monitoring": MonitoringConfig,
             "api_gateway_account": (ApiGatewayAccountConfig, type(None)),
             "release": ReleaseConfig,
+            "identity": (IdentityConfig, type(None)),
+            "domain": (DomainConfig, type(None)),
         }
         typed = {name: checks.type(name, getattr(self, name), kind) for name, kind in sections.items()}
         checks.type("s3_object_level_denies", self.s3_object_level_denies, bool)
@@ -230,12 +240,40 @@ class EnvironmentConfig:
                 "True with force_destroy False in prod (the archive is the audit record)",
             )
         checks.that(
+            self.environment != "prod" or self.identity is not None,
+            "identity",
+            self.identity,
+            "an IdentityConfig in prod: a user pool, or an existing one's ARN (external_user_pool_arn); API keys "
+            "identify nobody",
+        )
+        if self.identity is not None and typed["identity"]:
+            checks.that(
+                self.emulator is not None or self.identity.create_resource_server is True,
+                "identity.create_resource_server",
+                self.identity.create_resource_server,
+                "True outside the emulator (without it the pool issues no token with the contract's scopes)",
+            )
+        if self.domain is not None and typed["domain"]:
+            checks.that(
+                self.emulator is not None or self.domain.manage_dns is True,
+                "domain.manage_dns",
+                self.domain.manage_dns,
+                "True outside the emulator (without its records the certificate never validates and the name never "
+                "resolves)",
+            )
+        checks.that(
             self.environment == "local"
             or not typed["encryption_key"]
             or self.encryption_key.enable_key_rotation is True,
             "encryption_key.enable_key_rotation",
             getattr(self.encryption_key, "enable_key_rotation", None),
             f"True for environment={self.environment!r} (only the emulator may turn it off)",
+        )
+        checks.that(
+            self.environment == "local" or not typed["api"] or self.api.enable_resource_policy is True,
+            "api.enable_resource_policy",
+            getattr(self.api, "enable_resource_policy", None),
+            f"True for environment={self.environment!r} (only the emulator may go without it)",
         )
         checks.that(
             self.environment == "local" or self.s3_object_level_denies is not False,
@@ -277,6 +315,20 @@ class EnvironmentConfig:
                 "the emulator never rotates a key, and the provider waits 4 s after enabling rotation (five equal "
                 "reads 1 s apart)"
             )
+        if not self.api.enable_resource_policy:
+            exemptions["api-resource-policy"] = (
+                "the emulator returns a REST API's policy unescaped (the provider cannot read it back) and evaluates "
+                "none; the request simulation proves prod's"
+            )
+        if self.identity is not None and not self.identity.create_resource_server:
+            exemptions["resource-server"] = (
+                "the emulator cannot delete a Cognito resource server; its tokens are signed by `make token`"
+            )
+        if self.domain is not None and not self.domain.manage_dns:
+            exemptions["domain-dns"] = (
+                "the emulator resolves no name and issues certificates unchecked; the provider waits 10-30 s after "
+                "each Route 53 change"
+            )
         if not self.log_archive.bucket.enable_lifecycle_rules:
             exemptions["lifecycle-rules"] = (
                 "the provider waits 55 s after each lifecycle PUT (ten equal reads 5 s apart) and the emulator never "
@@ -308,6 +360,13 @@ class EnvironmentConfig:
         if self.emulator is not None:
             return EMULATOR_ACCOUNT_ID
         return self.allowed_account_ids[0] if self.allowed_account_ids else None
+
+    @property
+    def api_function(self) -> FunctionConfig:
+        """``function`` as the API runs it: with the CORS variables its handler builds Powertools' CORS from."""
+        if self.api.cors is None:
+            return self.function
+        return replace(self.function, environment={**self.function.environment, **self.api.cors.function_environment()})
 
     @property
     def release_hook(self) -> FunctionConfig | None:
@@ -434,6 +493,7 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
             function=function(
                 reserved_concurrency=20, ignore_changes=("logging_config",), enable_dead_letter_queue=False
             ),
+            # A browser app on the developer's machine may call the local API (proves the preflight and headers).
             api=ApiConfig(
                 name=prefix,
                 throttle_rate_limit=50,
@@ -441,7 +501,23 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
                 usage_plan_rate_limit=50,
                 usage_plan_burst_limit=100,
                 usage_plan_quota_per_day=1_000_000,
+                cors=CorsConfig(allowed_origins=("http://localhost:3000",)),
+                # The emulator returns a REST API's policy unescaped, which the provider cannot read back.
+                enable_resource_policy=False,
             ),
+            # The emulator's Cognito has no token endpoint (`make token` signs the client tokens of its pool with the
+            # key the emulator publishes instead), no threat protection, nothing to protect from deletion, and it
+            # cannot delete a resource server (a stack holding one never destroys).
+            identity=IdentityConfig(
+                name=prefix,
+                threat_protection="OFF",
+                deletion_protection=False,
+                token_endpoint=False,
+                create_resource_server=False,
+            ),
+            # No DNS records: the emulator resolves no name and issues the certificate unchecked (and the provider
+            # would wait 10-30 s after each Route 53 change).
+            domain=DomainConfig(domain_name=f"api.{prefix}.test", manage_dns=False),
             # Off: the emulator does not implement Application Auto Scaling's tag listing, which the provider
             # calls after creating a scalable target.
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),
@@ -475,6 +551,8 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
                 usage_plan_quota_per_day=500_000,
             ),
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),  # off to save cost
+            # Threat protection bills every active user on the Plus tier: prod has it, dev does without.
+            identity=IdentityConfig(name=prefix, threat_protection="OFF", deletion_protection=False),
             waf=None,
             # One-minute release gates: each step of its one-minute linear release is judged before the next.
             monitoring=_monitoring(
@@ -522,6 +600,11 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
                 ),
             ),
         ),
+        # Threat protection enforced (Plus tier), deletion protection on; tokens live an hour. To trust an existing
+        # pool instead: IdentityConfig(name=prefix, external_user_pool_arn="arn:aws:cognito-idp:…",
+        # external_token_url="https://…/oauth2/token"). A custom domain: domain=DomainConfig(
+        # domain_name="api.example.com", hosted_zone_id="Z…") (and, optionally, certificate_arn=<ACM ARN in us-east-1>).
+        identity=IdentityConfig(name=prefix),
         # One client at its key's full rate (500/s) from one address stays under the per-IP limit.
         # The rules see the first 64 KB of a body (16 KB is WAF's free default; the API accepts 256 KiB).
         waf=WafConfig(name=prefix, rate_limit_per_5_minutes=150_000, body_inspection_limit_kb=64),

@@ -120,6 +120,7 @@ def check(tf: dict, exemptions: frozenset[str] = frozenset()) -> list[Violation]
         *_log_groups(resources),
         *_iam(resources, boundary="role-boundary" not in exemptions),
         *_secrets(tf),
+        *_api_policies(resources, required="api-resource-policy" not in exemptions),
     ]
 
 
@@ -270,6 +271,25 @@ def _log_groups(resources: dict) -> Iterator[Violation]:
             continue
         if not any(ref in subscribed for ref in _refs("aws_cloudwatch_log_group", name)):
             yield Violation(path, "log group without a subscription filter: its lines would never reach the archive")
+
+
+def _api_policies(resources: dict, required: bool) -> Iterator[Violation]:
+    """A REST API whose methods are signed needs a resource policy: without one, any account's principal whose own
+    policy allows execute-api:Invoke may call them."""
+    if not required:
+        return
+    policies = _by_target(resources, "aws_api_gateway_rest_api_policy", "rest_api_id")
+    signed = {
+        m.get("rest_api_id")
+        for _, m in _each(resources, "aws_api_gateway_method")
+        if m.get("authorization") == "AWS_IAM"
+    }
+    for name, api in _each(resources, "aws_api_gateway_rest_api"):
+        reference = f"${{aws_api_gateway_rest_api.{name}.id}}"
+        if reference in signed and reference not in policies:
+            yield Violation(
+                _path(api, f"aws_api_gateway_rest_api.{name}"), "REST API with signed methods and no resource policy"
+            )
 
 
 def _secrets(tf: dict) -> Iterator[Violation]:

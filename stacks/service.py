@@ -5,12 +5,15 @@ from __future__ import annotations
 from cdktf import Fn, TerraformOutput, TerraformStack
 from constructs import Construct
 
+from modules import openapi
 from modules.account import AccountContext
 from modules.api import Api
+from modules.api_domain import ApiDomain
 from modules.autoscaling import ProvisionedConcurrencyAutoscaling
 from modules.aws_provider import RegionLockedProvider
 from modules.encryption_key import EncryptionKey
 from modules.function import Function
+from modules.identity import Identity
 from modules.log_archive import LogArchive
 from modules.log_shipping import LogShipping
 from modules.monitoring import Monitoring
@@ -43,8 +46,8 @@ class ServiceStack(TerraformStack):
         self.function = Function(
             self,
             "function",
-            config=config.function,
-            code=lambda_code(config.function),
+            config=config.api_function,
+            code=lambda_code(config.api_function),
             key=self.key,
             shipping=self.log_shipping,
             account=account,
@@ -54,14 +57,24 @@ class ServiceStack(TerraformStack):
             if config.autoscaling.enable_provisioned_concurrency
             else None
         )
+        document = contract.document()
+        self.identity = (
+            Identity(self, "identity", config=config.identity, scopes=openapi.oauth_scopes(document), account=account)
+            if config.identity
+            else None
+        )
         self.api = Api(
             self,
             "api",
             config=config.api,
             function=self.function,
-            contract=contract.document(),
+            contract=document,
             shipping=self.log_shipping,
+            account=account,
+            identity=self.identity,
+            execute_api_endpoint=config.domain is None,
         )
+        self.domain = ApiDomain(self, "domain", config=config.domain, api=self.api) if config.domain else None
         self.waf = (
             Waf(
                 self,
@@ -152,7 +165,25 @@ class ServiceStack(TerraformStack):
 
     def _outputs(self) -> None:
         outputs = {
-            "api_url": (self.api.url, "Invoke URL of the API stage"),
+            "api_url": (
+                self.domain.url if self.domain else self.api.url,
+                "Where callers call the API (the custom domain when there is one)",
+            ),
+            "identity_settings": (
+                Fn.jsonencode(
+                    {
+                        "user_pool_id": self.identity.user_pool_id,
+                        "issuer": self.identity.issuer,
+                        "token_url": self.identity.token_url or "",
+                        "scopes": sorted(self.identity.scopes),
+                        "access_token_validity_minutes": self.identity.access_token_validity_minutes,
+                        "created": self.identity.user_pool is not None,
+                    }
+                )
+                if self.identity
+                else "null",
+                "The user pool whose access tokens the API accepts (JSON): `make client` issues app clients into it",
+            ),
             "usage_plan_id": (self.api.usage_plan.id, "Usage plan whose keys `make client` issues (x-api-key)"),
             "function_name": (self.function.lambda_function.function_name, "Lambda function name"),
             "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),

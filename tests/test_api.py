@@ -16,29 +16,73 @@ def test_rest_api_is_regional(prod):
 
 def _methods_by_path(stack) -> dict[str, set[str]]:
     """``{"/events": {"POST", "ANY"}, ...}`` read back from the synthesized resources."""
-    paths = {
-        ref("aws_api_gateway_resource", name, "id"): "/" + r["path_part"]
-        for name, r in resources(stack, "aws_api_gateway_resource").items()
-    }
-    found: dict[str, set[str]] = {}
-    for method in resources(stack, "aws_api_gateway_method").values():
-        path = paths.get(method["resource_id"], "/")
-        found.setdefault(path, set()).add(method["http_method"])
-    return found
+    from tools.local_api import read_routes
+
+    return {path: set(methods) for path, methods in read_routes(stack["resource"]).items()}
 
 
-def test_every_operation_of_the_contract_is_a_keyed_method_proxying_to_the_alias(prod):
+def test_every_operation_of_the_contract_is_a_method_with_its_caller_check_proxying_to_the_alias(prod):
     from stacks.contract import document
 
     expected = {path: {m.upper() for m in item} | {"ANY"} for path, item in document()["paths"].items()}
     assert _methods_by_path(prod) == {**expected, "/": {"ANY"}, "/{proxy+}": {"ANY"}}
-    assert expected == {"/health": {"GET", "ANY"}, "/events": {"POST", "ANY"}}
+    assert set(expected) == {"/health", "/events", "/whoami", "/internal/events"}
     for method in resources(prod, "aws_api_gateway_method").values():
-        assert method["api_key_required"] is True
         assert method["request_validator_id"].startswith("${aws_api_gateway_request_validator.")
     for integration in resources(prod, "aws_api_gateway_integration").values():
         assert integration["type"] == "AWS_PROXY" and integration["integration_http_method"] == "POST"
         assert integration["uri"].endswith(".invoke_arn}")  # the alias's, not the unqualified function's
+    methods = {name: m for name, m in resources(prod, "aws_api_gateway_method").items()}
+
+    def check(prefix: str) -> tuple:
+        (method,) = [m for name, m in methods.items() if name.startswith(f"api_{prefix}_method")]
+        return method["authorization"], method.get("authorization_scopes"), method["api_key_required"]
+
+    authorizer = ref("aws_api_gateway_authorizer", next(iter(resources(prod, "aws_api_gateway_authorizer"))))
+    assert check("events_post") == ("COGNITO_USER_POOLS", ["events/write"], True)
+    assert check("whoami_get") == ("COGNITO_USER_POOLS", ["events/read", "events/write"], True)
+    assert check("health_get") == ("NONE", None, True)  # the key alone: nothing in it but "up"
+    assert check("internal_events_post") == ("AWS_IAM", None, False)
+    # The fallbacks that let the function answer 404/405: as the path's operations, else any token of this API.
+    assert check("health_any") == ("NONE", None, True)
+    assert check("internal_events_any") == ("AWS_IAM", None, False)
+    for fallback in ("events_any", "whoami_any", "root_any", "proxy_any"):
+        assert check(fallback) == ("COGNITO_USER_POOLS", ["events/read", "events/write"], True), fallback
+    for method in methods.values():
+        if method["authorization"] == "COGNITO_USER_POOLS":
+            assert method["authorizer_id"] == authorizer
+
+
+def test_prod_has_no_method_without_a_caller_check_but_what_the_contract_marks_public(prod):
+    from modules.openapi import operations
+    from stacks.contract import document
+
+    public = {(op.method, op.path) for op in operations(document()) if op.access.public}
+    assert public == {("GET", "/health")}
+    paths = {
+        ref("aws_api_gateway_resource", name, "id"): r
+        for name, r in resources(prod, "aws_api_gateway_resource").items()
+    }
+
+    def path_of(resource_id: str) -> str:
+        node = paths.get(resource_id)
+        return "/" if node is None else path_of(node["parent_id"]).rstrip("/") + "/" + node["path_part"]
+
+    unauthenticated = {
+        (m["http_method"], path_of(m["resource_id"]))
+        for m in resources(prod, "aws_api_gateway_method").values()
+        if m["authorization"] == "NONE"
+    }
+    # /health's own fallback needs the key, like /health (prod has no CORS, so no preflight either).
+    assert unauthenticated == {("GET", "/health"), ("ANY", "/health")}
+
+
+def test_the_cognito_authorizer_trusts_the_stacks_user_pool(prod):
+    authorizer = one(prod, "aws_api_gateway_authorizer")
+    pool = next(iter(resources(prod, "aws_cognito_user_pool")))
+    assert authorizer["type"] == "COGNITO_USER_POOLS"
+    assert authorizer["provider_arns"] == [ref("aws_cognito_user_pool", pool, "arn")]
+    assert authorizer["identity_source"] == "method.request.header.Authorization"
 
 
 def test_events_body_is_validated_against_the_contracts_draft4_model(prod):
@@ -70,7 +114,7 @@ def test_events_body_is_validated_against_the_contracts_draft4_model(prod):
     assert response["status_code"] == "422"
 
 
-def test_a_route_added_to_the_contract_reaches_api_gateway_and_redeploys(monkeypatch, prod):
+def test_a_route_added_to_the_contract_reaches_api_gateway_with_its_scope_and_redeploys(monkeypatch, prod):
     import cdktf
 
     from stacks import contract as contract_module
@@ -79,19 +123,52 @@ def test_a_route_added_to_the_contract_reaches_api_gateway_and_redeploys(monkeyp
 
     document = contract_module.document()
     document["paths"]["/events/{id}"] = {
-        "get": {"parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]}
+        "get": {
+            "security": [{"cognito": ["events/admin"], "apiKey": []}],
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        }
     }
+    document["components"]["securitySchemes"]["cognito"]["flows"]["clientCredentials"]["scopes"]["events/admin"] = (
+        "Read any event"
+    )
     monkeypatch.setattr(contract_module, "document", lambda configs=None: document)
     stack = ServiceStack(cdktf.Testing.app(), "serverless-app-prod", config=environments.load(DEPLOYED)["prod"])
     changed = json.loads(cdktf.Testing.synth(stack))
     methods = changed["resource"]["aws_api_gateway_method"]
     get = next(m for name, m in methods.items() if name.startswith("api_events_id_get"))
     assert get["request_parameters"] == {"method.request.path.id": True}
-    assert get["api_key_required"] is True
+    assert (get["authorization"], get["authorization_scopes"], get["api_key_required"]) == (
+        "COGNITO_USER_POOLS",
+        ["events/admin"],
+        True,
+    )
+    # The user pool's resource server gains the scope: the contract is where scopes are declared.
+    (server,) = changed["resource"]["aws_cognito_resource_server"].values()
+    assert {s["scope_name"] for s in server["scope"]} == {"read", "write", "admin"}
     parent = next(r for r in changed["resource"]["aws_api_gateway_resource"].values() if r["path_part"] == "{id}")
     assert parent["parent_id"].startswith("${aws_api_gateway_resource.api_events_resource")
     before = one(prod, "aws_api_gateway_deployment")["triggers"]["redeployment"]
     assert next(iter(changed["resource"]["aws_api_gateway_deployment"].values()))["triggers"]["redeployment"] != before
+
+
+@pytest.mark.parametrize(
+    ("security", "message"),
+    [
+        (None, "GET /x: no security requirement; every operation must say who may call it"),
+        ([{"cognito": ["events/read"]}, {"apiKey": []}], "GET /x: security=.* is invalid: allowed exactly one"),
+        ([{"nobody": []}], "GET /x: security scheme 'nobody' is not declared"),
+        ([{"cognito": []}], "GET /x: scheme 'cognito' without scopes"),
+        ([{"cognito": ["events/read"], "sigv4": []}], "GET /x: security .* names two identity schemes"),
+    ],
+)
+def test_a_contract_api_gateway_cannot_build_is_refused_naming_the_operation(security, message):
+    from modules.openapi import ContractError, operations
+    from stacks.contract import document
+
+    contract = document()
+    contract["paths"] = {"/x": {"get": {} if security is None else {"security": security}}}
+    with pytest.raises(ContractError, match=message):
+        list(operations(contract))
 
 
 def test_draft4_inlines_references_and_turns_nullable_into_a_type_list():

@@ -29,12 +29,29 @@ def test_a_stale_document_is_reported(tmp_path, monkeypatch, capsys):
 def test_the_document_carries_the_key_scheme_and_every_environments_limits():
     published = json.loads(contract.DOCUMENT.read_text())
     assert published["openapi"].startswith("3.1")
-    assert published["components"]["securitySchemes"]["apiKey"] == {
+    schemes = published["components"]["securitySchemes"]
+    assert {k: v for k, v in schemes["apiKey"].items() if k != "description"} == {
         "type": "apiKey",
         "name": "x-api-key",
         "in": "header",
     }
-    assert published["security"] == [{"apiKey": []}]
+    assert schemes["cognito"]["type"] == "oauth2"
+    assert schemes["cognito"]["x-amazon-apigateway-authtype"] == "cognito_user_pools"
+    assert set(schemes["cognito"]["flows"]["clientCredentials"]["scopes"]) == {"events/read", "events/write"}
+    assert schemes["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    # Each operation says who may call it; there is no document-wide default.
+    assert "security" not in published
+    security = {
+        f"{method.upper()} {path}": operation["security"]
+        for path, item in published["paths"].items()
+        for method, operation in item.items()
+    }
+    assert security == {
+        "GET /health": [{"apiKey": []}],
+        "POST /events": [{"cognito": ["events/write"], "apiKey": []}],
+        "GET /whoami": [{"cognito": ["events/read", "events/write"], "apiKey": []}],
+        "POST /internal/events": [{"sigv4": []}],
+    }
     description = published["info"]["description"]
     assert "| prod | 1000/s / 2,000 | 500/s / 1,000 / 50,000,000 | 150,000 per 5 minutes |" in description
     assert "| local |" in description and "| dev |" in description
@@ -64,10 +81,15 @@ def test_the_local_api_routes_by_the_stacks_resources(local):
     documented = json.loads(contract.DOCUMENT.read_text())["paths"]
     assert set(routes) == {*documented, "/", "/{proxy+}"}
     for path, item in documented.items():
-        assert set(routes[path]) == {m.upper() for m in item} | {"ANY"}
+        # local allows a browser origin: every path a browser may call also answers its preflight.
+        preflight = {"OPTIONS"} if path != "/internal/events" else set()
+        assert set(routes[path]) == {m.upper() for m in item} | {"ANY"} | preflight
     (model,) = resources(local, "aws_api_gateway_model").values()
-    assert routes["/events"]["POST"] == json.loads(model["schema"])
-    assert routes["/health"]["GET"] is None
+    assert routes["/events"]["POST"].model == json.loads(model["schema"])
+    assert routes["/events"]["POST"].scopes == ("events/write",) and routes["/events"]["POST"].api_key_required
+    assert routes["/health"]["GET"].model is None and routes["/health"]["GET"].authorization == "NONE"
+    assert routes["/internal/events"]["POST"].authorization == "AWS_IAM"
+    assert routes["/events"]["OPTIONS"].mock_headers["Access-Control-Allow-Methods"] == "OPTIONS,POST"
 
 
 @pytest.mark.parametrize(

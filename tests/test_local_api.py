@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tools import local_api
-from tools.local_api import HandlerSource, TokenBucket, check_host_dependencies
+from tools.local_api import HandlerSource, TokenBucket, check_host_dependencies, server
 from tools.processes import free_port
 
 HANDLER = """
@@ -84,8 +84,8 @@ time.sleep(120)
 
 
 def test_make_up_keeps_a_runner_started_for_the_same_identity_and_restarts_it_for_another(monkeypatch, tmp_path):
-    monkeypatch.setattr(local_api, "RUN_DIR", tmp_path)
-    monkeypatch.setattr(local_api, "serve_command", lambda port: [sys.executable, "-c", FAKE_RUNNER, str(port)])
+    monkeypatch.setattr(server, "RUN_DIR", tmp_path)
+    monkeypatch.setattr(server, "serve_command", lambda port: [sys.executable, "-c", FAKE_RUNNER, str(port)])
     port = free_port()
     pid = tmp_path / f"server-{port}.pid"
     try:

@@ -155,11 +155,16 @@ def test_api_waf_and_monitoring_alone(tmp_path):
         contract={
             "paths": {
                 "/payments": {
-                    "post": {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+                    "post": {
+                        "security": [{"key": []}],
+                        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                    }
                 }
-            }
+            },
+            "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}},
         },
         shipping=shipping,
+        account=account,
     )
     Waf(
         stack,

@@ -9,7 +9,6 @@ request reaches the archive, printing each step's time and the total; ``down`` s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools import archive, aws, clients, emulator, local_api, manifest, stackctl
+from tools import archive, aws, clients, emulator, local_api, manifest, stackctl, tokens
 from tools.manifest import StackError
 
 
@@ -117,27 +116,6 @@ def up(make_started: float | None = None) -> None:
     print(steps.summary())
 
 
-LOCAL_CLIENT = "local-dev"
-LOCAL_CREDENTIALS = manifest.PROJECT_DIR / ".cache" / "local-client.json"
-
-
-def local_client() -> clients.Credentials:
-    """The emulator's development client, issued once by `make up` (tools/clients.py) and remembered in .cache:
-    the emulator's credentials only, never a real account's."""
-    issuer = clients.issuer("local")
-    issued = {client.client: client for client in issuer.list()}
-    if LOCAL_CREDENTIALS.exists():
-        remembered = clients.Credentials(**json.loads(LOCAL_CREDENTIALS.read_text()))
-        if LOCAL_CLIENT in issued and remembered.api_key_id in issued[LOCAL_CLIENT].api_key_ids:
-            return remembered
-    if LOCAL_CLIENT in issued:
-        issuer.revoke(LOCAL_CLIENT)
-    credentials = issuer.issue(LOCAL_CLIENT)
-    LOCAL_CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
-    LOCAL_CREDENTIALS.write_text(json.dumps(dataclasses.asdict(credentials)))
-    return credentials
-
-
 def _runner_identity(stack: manifest.Stack, values: dict[str, object], credentials: clients.Credentials) -> str:
     """What the local API reads when it starts: the synthesized stack, the emulator process, the deployed API and
     the keys in its usage plan."""
@@ -153,13 +131,14 @@ def _runner_identity(stack: manifest.Stack, values: dict[str, object], credentia
 
 def _call_local_api(local: manifest.Stack, values: dict[str, object]) -> list[str]:
     port = int(os.environ.get("LOCAL_API_PORT", local_api.DEFAULT_PORT))
-    credentials = local_client()
+    credentials = clients.local_client()
     url = local_api.start_background(port, identity=_runner_identity(local, values, credentials))
     key = credentials.api_key
+    access_token = tokens.token("local", scopes=["events/write"])
     request = urllib.request.Request(
         f"{url}/events",
         method="POST",
-        headers={"x-api-key": key, "Content-Type": "application/json"},
+        headers={"Authorization": access_token, "x-api-key": key, "Content-Type": "application/json"},
         data=json.dumps({"type": "make.up", "payload": {"hello": "world"}}).encode(),
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -168,7 +147,9 @@ def _call_local_api(local: manifest.Stack, values: dict[str, object]) -> list[st
     return [
         "\n== local API (running, reloads on edits under functions/; `make down` stops it) ==",
         f"  url: {url}",
-        f"  api key: {key} (client {credentials.client}; `make client NAME=<name>` issues another)",
+        f"  client {credentials.client}: app client {credentials.client_id}, api key {key}",
+        "  a token: TOKEN=$(make -s token SCOPES=events/write)   (`make token AS_USER=1`: a user's, without the scope)",
+        f'  curl -H "Authorization: $TOKEN" -H "x-api-key: {key}" {url}/whoami',
         f"  POST /events -> {response.status} id={answer['id']}",
         f"  archived log object: s3://{values['log_bucket_name']}/{archived}"
         if archived

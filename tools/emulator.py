@@ -50,8 +50,9 @@ def start(port: int, timeout_seconds: float = 30.0) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     log = open(STATE_DIR / f"moto-{port}.log", "ab")  # noqa: SIM115 - handed to the child process
     server = Path(sys.executable).with_name("moto_server")
-    # AWS managed policies (the API Gateway logging role attaches one) exist in the emulator only on request.
-    environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    # AWS managed policies (the API Gateway logging role attaches one) exist in the emulator only on request; a
+    # requested certificate is issued at once (the emulator resolves no DNS: its validation record is not checked).
+    environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ACM_VALIDATION_WAIT": "0"}
     process = subprocess.Popen(
         [str(server), "-H", HOST, "-p", str(port)],
         stdout=log,

@@ -51,10 +51,14 @@ def proxy_event(
     api_key: str | None = None,
     request_id: str | None = None,
     path_parameters: dict[str, str] | None = None,
+    claims: dict[str, Any] | None = None,
+    principal: dict[str, str] | None = None,
+    api_key_id: str | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy (format 1.0) event. ``path`` may carry a query string and may start with
     ``/<stage>`` (as a raw request line does); ``resource`` is the API resource that matched, and
-    ``path_parameters`` what its ``{placeholders}`` matched (``{proxy+}`` is filled in here)."""
+    ``path_parameters`` what its ``{placeholders}`` matched (``{proxy+}`` is filled in here). ``claims`` are a
+    Cognito authorizer's, ``principal`` a SigV4 caller's identity fields (``userArn``, ``accountId``, ...)."""
     # Split by hand: urlsplit refuses a path with a stray "[" (an IPv6 literal to it), which a client may send.
     raw_path, _, raw_query = path.partition("?")
     path = raw_path[len(stage) + 1 :] if raw_path.startswith(f"/{stage}/") or raw_path == f"/{stage}" else raw_path
@@ -90,7 +94,15 @@ def proxy_event(
             "apiId": "local",
             "protocol": "HTTP/1.1",
             "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent"), "apiKey": api_key},
+            "identity": {
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent"),
+                "apiKey": api_key,
+                "apiKeyId": api_key_id,
+                **(principal or {}),
+            },
+            # A Cognito authorizer passes the token's claims, every value a string, and never the token itself.
+            **({"authorizer": {"claims": {k: str(v) for k, v in claims.items()}}} if claims else {}),
         },
         "body": text or None,
         "isBase64Encoded": encoded,

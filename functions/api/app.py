@@ -16,24 +16,44 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import MAX_BODY_BYTES, TIMESTAMP_HELP, Accepted, Error, Event, Health, ValidationFailed
+from . import security
+from .models import MAX_BODY_BYTES, TIMESTAMP_HELP, Accepted, Caller, Error, Event, Health, ValidationFailed
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
 SERVICE_VERSION = os.environ.get("SERVICE_VERSION", "0.0.0")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def cors_config(environ: dict[str, str] | os._Environ = os.environ) -> CORSConfig | None:
+    """The browser origins the stack allows (``CORS_ALLOWED_ORIGINS``, set by the infrastructure), as Powertools'
+    CORS configuration, or None: the handler then adds no CORS header at all."""
+    origins = [o.strip() for o in environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=[h.strip() for h in environ.get("CORS_ALLOWED_HEADERS", "").split(",") if h.strip()],
+        max_age=int(environ.get("CORS_MAX_AGE_SECONDS", "600")),
+        allow_credentials=environ.get("CORS_ALLOW_CREDENTIALS", "false") == "true",
+    )
+
+
+CORS = cors_config()
+app = APIGatewayRestResolver(enable_validation=True, cors=CORS)
 
 
 def _json(model: type) -> dict:
     return {"application/json": {"model": model}}
 
 
-# What API Gateway itself answers (no or a wrong key, throttled), and the errors every operation can give.
+# What API Gateway itself answers (no or a bad token or key, a missing scope, throttled), and the errors every
+# operation can give.
 GATEWAY_RESPONSES: dict[int, Any] = {
     403: {"description": "Missing or invalid x-api-key (API Gateway)", "content": _json(Error)},
     429: {
@@ -41,6 +61,19 @@ GATEWAY_RESPONSES: dict[int, Any] = {
         "content": _json(Error),
     },
     500: {"description": "Unexpected error (logged; an alarm watches the rate)", "content": _json(Error)},
+}
+TOKEN_RESPONSES: dict[int, Any] = {
+    401: {"description": "Missing, malformed, expired or foreign token (API Gateway)", "content": _json(Error)},
+    403: {
+        "description": "The token lacks the operation's scope, or the x-api-key is missing or invalid (API Gateway)",
+        "content": _json(Error),
+    },
+}
+SIGNATURE_RESPONSES: dict[int, Any] = {
+    403: {
+        "description": "Unsigned, wrongly signed, or a principal the API's resource policy refuses (API Gateway)",
+        "content": _json(Error),
+    },
 }
 
 
@@ -57,29 +90,64 @@ def error(status: HTTPStatus, code: str, message: str, **details: Any) -> Respon
     "/health",
     summary="Is the service up",
     tags=["service"],
+    security=security.key_only(),
     responses={200: {"description": "The function answers", "content": _json(Health)}, **GATEWAY_RESPONSES},
 )
 def health() -> Health:
     return Health(status="ok", service=logger.service, version=SERVICE_VERSION)
 
 
+EVENT_RESPONSES: dict[int, Any] = {
+    202: {"description": "Accepted and logged to the archive", "content": _json(Accepted)},
+    400: {"description": "The body is not JSON", "content": _json(Error)},
+    413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes", "content": _json(Error)},
+    415: {"description": "The Content-Type is not application/json", "content": _json(Error)},
+    422: {"description": "The body is not a valid event", "content": _json(ValidationFailed)},
+}
+
+
 @app.post(
     "/events",
     summary="Accept an event",
     tags=["events"],
-    responses={
-        202: {"description": "Accepted and logged to the archive", "content": _json(Accepted)},
-        400: {"description": "The body is not JSON", "content": _json(Error)},
-        413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes", "content": _json(Error)},
-        415: {"description": "The Content-Type is not application/json", "content": _json(Error)},
-        422: {"description": "The body is not a valid event", "content": _json(ValidationFailed)},
-        **GATEWAY_RESPONSES,
-    },
+    security=security.jwt("events/write"),
+    responses={**EVENT_RESPONSES, **GATEWAY_RESPONSES, **TOKEN_RESPONSES},
 )
 def accept_event(event: Event) -> Response[Accepted]:
+    return _accept(event)
+
+
+@app.post(
+    "/internal/events",
+    summary="Accept an event from another service of the account (SigV4)",
+    tags=["events"],
+    security=security.sigv4(),
+    responses={**EVENT_RESPONSES, **GATEWAY_RESPONSES, **SIGNATURE_RESPONSES},
+)
+def accept_internal_event(event: Event) -> Response[Accepted]:
+    return _accept(event)
+
+
+@app.get(
+    "/whoami",
+    summary="Who the API takes the caller for",
+    tags=["service"],
+    security=security.jwt("events/read", "events/write"),
+    responses={
+        200: {"description": "The caller, from the token's claims", "content": _json(Caller)},
+        **GATEWAY_RESPONSES,
+        **TOKEN_RESPONSES,
+    },
+)
+def whoami() -> Caller:
+    return Caller(**security.caller(app.current_event.raw_event.get("requestContext") or {}))
+
+
+def _accept(event: Event) -> Response[Accepted]:
     event_id = str(uuid.uuid4())
     received_at = datetime.now(UTC).isoformat()
-    # This record is the application log the archive keeps: one structured line per accepted event.
+    # This record is the application log the archive keeps: one structured line per accepted event (the caller is
+    # on every line, see handler.py).
     logger.info(
         "event accepted",
         extra={
@@ -141,7 +209,7 @@ def too_deep(_: RecursionError) -> Response:
 @cache
 def _routes() -> dict[str, list[str]]:
     """Methods by path, from the routes the resolver declares (the same source as the OpenAPI document)."""
-    paths = app.get_openapi_schema().paths or {}
+    paths = app.get_openapi_schema(security_schemes=security.schemes()).paths or {}
     return {path: sorted(m.upper() for m in METHODS if getattr(item, m.lower(), None)) for path, item in paths.items()}
 
 

@@ -17,7 +17,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .app import app, logger, metrics
+from . import security
+from .app import CORS, app, logger, metrics
 from .models import MAX_BODY_BYTES
 
 JSON = "application/json"
@@ -36,26 +37,30 @@ def _content_type(event: dict[str, Any]) -> str:
     return (headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-def _refused(status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
-    # Before any parsing: refused without reading the body into a model.
+def _refused(status: HTTPStatus, code: str, message: str, event: dict[str, Any]) -> dict[str, Any]:
+    # Before any parsing: refused without reading the body into a model (with the resolver's CORS headers, so a
+    # browser can read why).
     metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+    origin = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("origin")
     return {
         "statusCode": status.value,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json", **(CORS.to_dict(origin) if CORS else {})},
         "multiValueHeaders": {},
         "body": json.dumps({"error": code, "message": message}, separators=(",", ":")),
         "isBase64Encoded": False,
     }
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Every line of this request names its caller: claims or principal, never the token or the key.
+    logger.append_keys(caller=security.caller(event.get("requestContext") or {}))
     size = _body_bytes(event)
     if size > MAX_BODY_BYTES:
         return _refused(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes", event
         )
     # Bodies are JSON (no Content-Type means JSON, as API Gateway assumes); a form post of JSON text, curl -d's
     # default, would otherwise be parsed as form fields and fail validation with a confusing 422.
@@ -65,5 +70,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             f"Content-Type {content_type!r} is not supported: send {JSON}",
+            event,
         )
+    # JSON is UTF-8 text (RFC 8259): a body that is not cannot be JSON, whatever its Content-Type says.
+    if event.get("isBase64Encoded") and not _utf8(event.get("body") or ""):
+        return _refused(HTTPStatus.BAD_REQUEST, "invalid_json", "body must be a JSON object (UTF-8 text)", event)
     return app.resolve(event, context)
+
+
+def _utf8(body: str) -> bool:
+    try:
+        base64.b64decode(body, validate=False).decode("utf-8")
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return True

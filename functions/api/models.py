@@ -94,3 +94,16 @@ class MethodNotAllowed(Error):
     """405: the path exists, the method does not; ``allowed`` lists the methods it has."""
 
     allowed: list[str]
+
+
+class Caller(BaseModel):
+    """Who API Gateway let in: a token's subject, app client and scopes, or an IAM principal, or only an API key."""
+
+    type: Literal["jwt", "iam", "api_key"]
+    sub: str | None = None
+    client_id: str | None = None
+    scopes: list[str] | None = None
+    token_use: str | None = None
+    arn: str | None = None
+    account: str | None = None
+    api_key_id: str | None = None

@@ -41,6 +41,8 @@ def proxy_event(method: str, path: str, body: dict | None, deployment_id: str) -
             "path": path,
             "stage": "release-hook",
             "identity": {"sourceIp": "127.0.0.1"},
+            # As a Cognito authorizer passes a caller's claims: the smoke test is the caller the function logs.
+            "authorizer": {"claims": {"sub": "release-hook", "client_id": "release-hook", "token_use": "access"}},
         },
         "body": json.dumps(body) if body is not None else None,
     }

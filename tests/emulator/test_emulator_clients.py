@@ -43,14 +43,25 @@ def test_a_client_lifecycle_issue_rotate_retire_revoke(deployed, api):
     assert _eventually(api, issued.api_key, 200) == 200  # no restart: the runner reads the plan's keys again
     with pytest.raises(StackError, match="client 'acme' exists"):
         issuer.issue("acme")
+    assert issued.client_id and issued.client_secret and issued.scopes == ("events/read", "events/write")
     rotated = issuer.rotate("acme")
     assert {c.client: len(c.api_key_ids) for c in issuer.list()}["acme"] == 2
-    assert _eventually(api, rotated.api_key, 200) == 200 and _status(api, issued.api_key) == 200
-    assert issuer.rotate("acme", retire=True) == [issued.api_key_id]
-    assert _eventually(api, issued.api_key, 403) == 403 and _status(api, rotated.api_key) == 200
-    assert issuer.revoke("acme") == [rotated.api_key_id]
-    assert _eventually(api, rotated.api_key, 403) == 403
+    assert _eventually(api, rotated["api_key"], 200) == 200 and _status(api, issued.api_key) == 200
+    retired = issuer.rotate("acme", retire=True)
+    assert retired["retired_api_key_ids"] == [issued.api_key_id]
+    assert _eventually(api, issued.api_key, 403) == 403 and _status(api, rotated["api_key"]) == 200
+    revoked = issuer.revoke("acme")
+    assert revoked == {"revoked_api_key_ids": [rotated["api_key_id"]], "revoked_client_id": issued.client_id}
+    assert _eventually(api, rotated["api_key"], 403) == 403
     assert "acme" not in {c.client for c in issuer.list()}
+    # A client may be limited to some of the scopes.
+    reader = issuer.issue("reader", ("events/read",))
+    assert reader.scopes == ("events/read",)
+    with pytest.raises(
+        StackError, match=r"SCOPES='events/admin' is invalid: allowed some of events/read, events/write"
+    ):
+        issuer.issue("admin", ("events/admin",))
+    issuer.revoke("reader")
     # The fixture's client is untouched.
     assert _status(api, deployed.credentials["api_key"]) == 200
 

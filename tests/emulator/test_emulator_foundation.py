@@ -24,8 +24,42 @@ def test_outputs_describe_the_deployed_stack(deployed):
     assert outputs["function_name"] == "serverless-app-local-api"
     # Bucket names are global, so they carry the account id (the emulator's).
     assert outputs["log_bucket_name"] == "serverless-app-local-logs-123456789012"
-    assert str(outputs["api_url"]).endswith("/v1")
+    # The custom domain is the way in (the stage's execute-api endpoint is off).
+    assert outputs["api_url"] == "https://api.serverless-app-local.test"
     functions = deployed.client("lambda").list_functions()["Functions"]
     assert [f["FunctionName"] for f in functions] == ["serverless-app-local-api"]
     alias = deployed.client("lambda").get_alias(FunctionName="serverless-app-local-api", Name="live")
     assert alias["FunctionVersion"] != "$LATEST"
+
+
+def test_the_custom_domain_maps_its_root_to_the_stage_with_tls_1_2(deployed):
+    apigateway = deployed.client("apigateway")
+    domain = apigateway.get_domain_name(domainName="api.serverless-app-local.test")
+    assert domain["securityPolicy"] == "TLS_1_2"
+    assert domain["endpointConfiguration"]["types"] == ["REGIONAL"]
+    certificate = deployed.client("acm").describe_certificate(CertificateArn=domain["regionalCertificateArn"])
+    assert certificate["Certificate"]["DomainName"] == "api.serverless-app-local.test"
+    (mapping,) = apigateway.get_base_path_mappings(domainName="api.serverless-app-local.test")["items"]
+    api = next(a for a in apigateway.get_rest_apis()["items"] if a["name"] == "serverless-app-local")
+    assert (mapping["restApiId"], mapping["stage"], mapping.get("basePath", "(none)")) == (api["id"], "v1", "(none)")
+    assert api["disableExecuteApiEndpoint"] is True
+
+
+def test_the_user_pool_the_authorizer_trusts_issues_signed_tokens_it_publishes_keys_for(deployed):
+    import urllib.request
+
+    identity = json.loads(deployed.outputs["identity_settings"])
+    cognito = deployed.client("cognito-idp")
+    pool = cognito.describe_user_pool(UserPoolId=identity["user_pool_id"])["UserPool"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["MfaConfiguration"] == "OPTIONAL"
+    (authorizer,) = deployed.client("apigateway").get_authorizers(
+        restApiId=next(a["id"] for a in deployed.client("apigateway").get_rest_apis()["items"])
+    )["items"]
+    assert authorizer["type"] == "COGNITO_USER_POOLS" and authorizer["providerARNs"] == [pool["Arn"]]
+    with urllib.request.urlopen(f"{deployed.client('s3').meta.endpoint_url}/{pool['Id']}/.well-known/jwks.json") as r:
+        assert [key["kid"] for key in json.loads(r.read())["keys"]] == ["dummy"]
+    # The client `make client` issued: an app client of the pool, with the client-credentials grant and the scopes.
+    app = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=deployed.credentials["client_id"])
+    assert app["UserPoolClient"]["AllowedOAuthFlows"] == ["client_credentials"]
+    assert sorted(app["UserPoolClient"]["AllowedOAuthScopes"]) == ["events/read", "events/write"]

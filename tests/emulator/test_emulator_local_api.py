@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tools import archive, logs
+from tools import archive, logs, tokens
 from tools.local_api import LocalApi, TokenBucket
 from tools.processes import free_port
 
@@ -20,13 +20,25 @@ def api(deployed):
     runner.stop()
 
 
-def _call(api, method, path, body=None, key="default"):
+@pytest.fixture(scope="module")
+def token(deployed):
+    return tokens.token("local", name="tests")
+
+
+def _call(api, method, path, body=None, *, key="default", token=None, headers=None):
     key = next(iter(api.api_keys)) if key == "default" else key
+    if token is None and not path.startswith(("/health", "/internal/")):
+        token = tokens.token("local", name="tests")
     request = urllib.request.Request(
         api.url + path,
         method=method,
         data=json.dumps(body).encode() if body else None,
-        headers={"Content-Type": "application/json", **({"x-api-key": key} if key else {})},
+        headers={
+            "Content-Type": "application/json",
+            **({"x-api-key": key} if key else {}),
+            **({"Authorization": token} if token else {}),
+            **(headers or {}),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -95,7 +107,104 @@ def test_runner_answers_429_when_the_usage_plan_is_exhausted(api):
     api.key_buckets[key] = TokenBucket(rate=0.001, burst=1)
     try:
         assert api.handle("GET", "/v1/health", {}, b"", key)[0] == 200
-        status, body, _ = api.handle("GET", "/v1/health", {}, b"", key)
+        status, body, _, _ = api.handle("GET", "/v1/health", {}, b"", key)
         assert status == 429 and json.loads(body)["message"] == "Too Many Requests"
     finally:
         api.key_buckets.pop(key)
+
+
+def test_the_token_decides_who_gets_in_as_api_gateways_cognito_authorizer_would(api, deployed):
+    """Tokens the emulator's Cognito issued or that are signed with the key its pool publishes, checked against the
+    JWKS the emulator serves: 401 for no, a malformed, an expired, a foreign or a wrongly signed token; 403 for a
+    valid one without the scope; the caller the function sees is the token's client."""
+    from joserfc import jwk
+
+    identity = json.loads(deployed.outputs["identity_settings"])
+    claims = tokens.client_credentials_claims(
+        identity["issuer"], deployed.credentials["client_id"], ["events/write"], 60
+    )
+    event = {"type": "auth.test", "payload": {}}
+    refused = {
+        "none": None,
+        "malformed": "not.a.token",
+        "expired": tokens.sign({**claims, "exp": claims["iat"] - 1}),
+        "foreign issuer": tokens.sign({**claims, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x"}),
+        "wrongly signed": tokens.sign(claims, jwk.RSAKey.generate_key(2048)),
+    }
+    for case, value in refused.items():
+        status, body = _call(api, "POST", "/events", event, token=value or "")
+        assert (status, body["error"]) == (401, "unauthorized"), case
+    # The emulator's own Cognito signs a user in: a valid token, with only Cognito's own scope.
+    status, body = _call(api, "POST", "/events", event, token=tokens.token("local", user=True))
+    assert status == 403 and "none of the scopes" in body["message"]
+    read_only = tokens.token("local", name="tests", scopes=["events/read"])
+    assert _call(api, "POST", "/events", event, token=read_only)[0] == 403
+    assert _call(api, "GET", "/whoami", token=read_only) == (
+        200,
+        {
+            "type": "jwt",
+            "sub": deployed.credentials["client_id"],
+            "client_id": deployed.credentials["client_id"],
+            "scopes": ["events/read"],
+            "token_use": "access",
+            "arn": None,
+            "account": None,
+            "api_key_id": None,
+        },
+    )
+    # A token is not a key: the usage plan still meters the caller.
+    assert _call(api, "POST", "/events", event, key=None)[0] == 403
+    # The archived access log names the caller (its app client), never the token.
+    bucket = str(deployed.outputs["log_bucket_name"])
+    deadline, seen, found = time.monotonic() + 30, set(), []
+    while time.monotonic() < deadline and not found:
+        for _, text in archive.archived_texts(bucket, "logs/apigateway/serverless-app-local/access/", seen):
+            found += [line for line in text.splitlines() if deployed.credentials["client_id"] in line]
+        time.sleep(0.5)
+    assert found and "callerScopes" in found[0] and read_only not in "".join(found)
+
+
+def test_a_signed_request_reaches_the_signed_method_and_an_unsigned_one_does_not(api):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = json.dumps({"type": "service.event", "payload": {"from": "billing"}}).encode()
+    url = api.url + "/internal/events"
+    signed = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("test", "test"), "execute-api", "us-east-1").add_auth(signed)
+    request = urllib.request.Request(url, method="POST", data=body, headers=dict(signed.headers.items()))
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+    status, answer = _call(api, "POST", "/internal/events", {"type": "x", "payload": {}}, key=None)
+    assert status == 403 and answer["message"] == "Missing Authentication Token"
+
+
+def test_a_browser_preflight_is_answered_for_the_configured_origin_only(api):
+    def preflight(origin):
+        request = urllib.request.Request(
+            api.url + "/events",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers.items())
+
+    status, headers = preflight("http://localhost:3000")
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert (
+        headers["Access-Control-Allow-Methods"] == "OPTIONS,POST"
+        and "Authorization" in headers["Access-Control-Allow-Headers"]
+    )
+    status, headers = preflight("https://evil.example")
+    assert status == 204 and "Access-Control-Allow-Origin" not in headers
+    # The function's answers and the stage's own errors carry the header too, so the browser can read both.
+    request = urllib.request.Request(
+        api.url + "/events", method="POST", data=b"{}", headers={"Origin": "http://localhost:3000"}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        assert error.code == 401 and error.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    status, _ = _call(api, "GET", "/whoami", headers={"Origin": "http://localhost:3000"})
+    assert status == 200

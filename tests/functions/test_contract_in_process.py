@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, seed, settings
 
+from modules.openapi import operations
 from stacks.contract import DOCUMENT
 from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
 from tools.local_api import match_route
@@ -24,15 +25,34 @@ CONTRACT = json.loads(DOCUMENT.read_text())
 TEMPLATES = [*CONTRACT["paths"], "/{proxy+}"]
 
 
+ACCESS = {(op.method, op.path): op.access for op in operations(CONTRACT)}
+
+
+def _refuse(start_response, status: str, error: str, message: str) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json")])
+    return [json.dumps({"error": error, "message": message}).encode()]
+
+
 def wsgi_app(environ, start_response):
     """The handler behind a WSGI interface, each request turned into the proxy event API Gateway sends.
 
-    API Gateway's key check stands in as a presence check (the key's value is checked on the emulator run)."""
+    API Gateway's checks stand in as presence checks, per the operation's security: a token (401 without one), a
+    signature (403 without one), the key (403 without it). Their values are checked on the emulator run, by the
+    local API's authorizers, and in the JWT verification table (tests/test_authorizers.py)."""
     from functions.api import handler
 
-    if not environ.get("HTTP_X_API_KEY"):
-        start_response("403 Forbidden", [("Content-Type", "application/json")])
-        return [b'{"error":"request_rejected","message":"Forbidden"}']
+    access = ACCESS.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/"))
+    claims = principal = None
+    if access and access.authorization == "COGNITO_USER_POOLS":
+        if not environ.get("HTTP_AUTHORIZATION"):
+            return _refuse(start_response, "401 Unauthorized", "unauthorized", "Unauthorized")
+        claims = {"sub": "c1", "client_id": "c1", "scope": " ".join(access.scopes), "token_use": "access"}
+    if access and access.authorization == "AWS_IAM":
+        if not environ.get("HTTP_AUTHORIZATION"):
+            return _refuse(start_response, "403 Forbidden", "request_rejected", "Missing Authentication Token")
+        principal = {"userArn": "arn:aws:iam::123456789012:role/caller", "accountId": "123456789012"}
+    if (access is None or access.api_key_required) and not environ.get("HTTP_X_API_KEY"):
+        return _refuse(start_response, "403 Forbidden", "request_rejected", "Forbidden")
 
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
@@ -49,6 +69,8 @@ def wsgi_app(environ, start_response):
         headers=headers,
         resource=resource,
         path_parameters=parameters or None,
+        claims=claims,
+        principal=principal,
     )
     result = handler.lambda_handler(event, LambdaContext())
     status = result["statusCode"]
@@ -65,7 +87,11 @@ schema.app = wsgi_app
 @seed(20261124)
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_handler_honours_the_contract(case):
-    # Only the key's presence is checked here: a wrong key is refused by API Gateway (the emulator run).
-    from schemathesis.specs.openapi.checks import ignored_auth
+    # Only presence is checked here: a wrong token, signature or key is refused by API Gateway (the emulator run).
+    from schemathesis.specs.openapi.checks import ignored_auth, missing_required_header
 
-    case.call_and_validate(excluded_checks=[ignored_auth])
+    excluded = [ignored_auth]
+    if ACCESS[(case.operation.method.upper(), case.operation.path)].authorization == "AWS_IAM":
+        # API Gateway answers an unsigned call to a signed method 403 (Missing Authentication Token), not 401.
+        excluded.append(missing_required_header)
+    case.call_and_validate(excluded_checks=excluded)

@@ -123,3 +123,50 @@ def test_bundle_requirements_match_the_dev_environment():
 
     for name, version in pinned.items():
         assert metadata.version(name) == version, name
+
+
+CLAIMS = {"sub": "client-1", "client_id": "client-1", "scope": "events/write", "token_use": "access"}
+
+
+def test_every_line_names_the_caller_from_the_authorizers_claims_never_the_token(invoke):
+    token = "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"
+    status, _, lines = invoke("POST", "/events", VALID, claims=CLAIMS, headers={"Authorization": token})
+    assert status == 202
+    callers = [line["caller"] for line in lines if "caller" in line]
+    assert callers and all(
+        c
+        == {
+            "type": "jwt",
+            "sub": "client-1",
+            "client_id": "client-1",
+            "scopes": ["events/write"],
+            "token_use": "access",
+        }
+        for c in callers
+    )
+    assert not [line for line in lines if token in str(line)]
+
+
+def test_a_signed_callers_principal_is_logged(invoke):
+    principal = {"userArn": "arn:aws:iam::123456789012:role/sender", "accountId": "123456789012"}
+    status, _, lines = invoke("POST", "/internal/events", VALID, principal=principal)
+    assert status == 202
+    (record,) = [line for line in lines if line.get("message") == "event accepted"]
+    assert record["caller"] == {"type": "iam", "arn": principal["userArn"], "account": "123456789012"}
+
+
+def test_whoami_answers_who_the_api_takes_the_caller_for(invoke):
+    status, body, _ = invoke("GET", "/whoami", claims={**CLAIMS, "scope": "events/read events/write"})
+    assert status == 200
+    assert (
+        body["type"] == "jwt" and body["client_id"] == "client-1" and body["scopes"] == ["events/read", "events/write"]
+    )
+
+
+def test_a_body_that_is_not_utf8_is_400_not_a_crash(handler):
+    from tools.lambda_runtime import LambdaContext, proxy_event
+
+    event = proxy_event("POST", "/events", b"\xf5\xff\x00binary", headers={"Content-Type": "application/json"})
+    assert event["isBase64Encoded"] is True
+    answer = handler.lambda_handler(event, LambdaContext())
+    assert answer["statusCode"] == 400 and '"invalid_json"' in answer["body"]

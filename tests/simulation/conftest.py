@@ -120,6 +120,13 @@ class Stack:
         (policy,) = self.all("aws_sns_topic_policy").values()
         return self.resolve(policy["arn"]), self.resolve.policy(policy["policy"])
 
+    def api_policy(self) -> tuple[str, dict]:
+        """``(execution ARN, resource policy)`` of the stack's REST API."""
+        (policy,) = self.all("aws_api_gateway_rest_api_policy").values()
+        return self.resolve(policy["rest_api_id"].replace(".id}", ".execution_arn}")), self.resolve.policy(
+            policy["policy"]
+        )
+
     def log_resource_policy(self) -> dict:
         (policy,) = self.all("aws_cloudwatch_log_resource_policy").values()
         return self.resolve.policy(policy["policy_document"])

@@ -8,6 +8,7 @@ in ``cdk.tf.json``. The emulator evaluates none of this; this suite is what prov
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -516,7 +517,7 @@ def _requests(prod, bootstrap) -> list[Request]:
             resource_policy=bootstrap.trust(apply_role),
         ),
     ]
-    requests += _refreshes(prod, bootstrap) + _escalations(prod, bootstrap)
+    requests += _refreshes(prod, bootstrap) + _escalations(prod, bootstrap) + api_callers(prod, "")
     # The denials that must hold.
     other_role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/intruder"
     requests += [
@@ -711,6 +712,89 @@ def _requests(prod, bootstrap) -> list[Request]:
             resource_policy=bootstrap.trust(apply_role),
         ),
     ]
+    return requests
+
+
+def _invoke(
+    name: str, expect: str, principal: str, resource: str, policy: dict, *, identity: bool, context=None
+) -> Request:
+    allow = [
+        {
+            "name": "caller",
+            "policy": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource}],
+            },
+        }
+    ]
+    account = principal.split(":")[4]
+    return Request(
+        name,
+        principal,
+        "execute-api:Invoke",
+        resource,
+        {"aws:PrincipalAccount": account, **(context or {})},
+        expect,
+        allow if identity else [],
+        policy,
+    )
+
+
+def api_callers(stack, suffix: str, org: str | None = None) -> list[Request]:
+    """SigV4 callers of the signed operation, and a token caller's route, against the REST API's resource policy."""
+    arn, policy = stack.api_policy()
+    signed, token_route = f"{arn}/v1/POST/internal/events", f"{arn}/v1/POST/events"
+    here = f"arn:aws:iam::{ACCOUNT}:role/billing"
+    there = f"arn:aws:iam::{OTHER_ACCOUNT}:role/billing"
+    requests = [
+        _invoke(
+            f"a signed caller of this account with execute-api:Invoke{suffix}",
+            "Allowed",
+            here,
+            signed,
+            policy,
+            identity=True,
+        ),
+        _invoke(
+            f"a signed caller of this account without an identity policy is refused{suffix}",
+            "Denied",
+            here,
+            signed,
+            policy,
+            identity=False,
+        ),
+        _invoke(
+            f"a signed caller of another account is refused, whatever its own policy{suffix}",
+            "Denied",
+            there,
+            signed,
+            policy,
+            identity=True,
+            context={"aws:PrincipalOrgID": "o-somebodyelse"},
+        ),
+        # A token's route is open at the IAM layer (the resource policy allows every principal): its authorizer
+        # decides who gets in.
+        _invoke(
+            f"anyone reaches a token-guarded route, for its authorizer to judge{suffix}",
+            "Allowed",
+            here,
+            token_route,
+            policy,
+            identity=False,
+        ),
+    ]
+    if org:
+        requests.append(
+            _invoke(
+                f"a signed caller of the organization is admitted{suffix}",
+                "Allowed",
+                there,
+                signed,
+                policy,
+                identity=True,
+                context={"aws:PrincipalOrgID": org},
+            )
+        )
     return requests
 
 
@@ -1051,3 +1135,31 @@ def test_the_table_covers_every_log_group_stream_and_role_of_the_stack(table, pr
         assert stream in text, stream
     for role in prod.all("aws_iam_role").values():
         assert prod.resolve(role["name"]) in text, role["name"]
+
+
+def test_the_organization_admits_its_signed_callers_and_nobody_else(prod_with_organization):
+    requests = api_callers(prod_with_organization, " (organization)", org="o-a1b2c3d4e5")
+    results = evaluate(requests)
+    wrong = [
+        explain(r, results[r.name])
+        for r in requests
+        if not (results[r.name].get("decision") or "").startswith(
+            "Allowed" if r.expect == "Allowed" else ("ExplicitlyDenied", "ImplicitlyDenied")
+        )
+    ]
+    assert not wrong, "\n\n".join(wrong)
+
+
+@pytest.fixture(scope="module")
+def prod_with_organization():
+    import cdktf
+    from conftest import Stack
+    from stack_helpers import DEPLOYED
+
+    from stacks import environments
+    from stacks.service import ServiceStack
+
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/33333333-3333-4333-8333-333333333333"
+    config = environments.load({**DEPLOYED, "AWS_ACCOUNT_ID_PROD": ACCOUNT, "TF_STATE_KMS_KEY_ARN_PROD": key})["prod"]
+    config = replace(config, api=replace(config.api, iam_principal_org_id="o-a1b2c3d4e5"))
+    return Stack(json.loads(cdktf.Testing.synth(ServiceStack(cdktf.Testing.app(), config.stack_name, config=config))))

@@ -1,0 +1,342 @@
+"""The runner: a loopback HTTP server that puts API Gateway's checks (gateway.py) in front of the function's handler,
+in-process (handler_source.py), and ships the function's output and the access log to the emulator's CloudWatch
+Logs (log_forwarder.py); plus starting and stopping it as a detached process (``make serve``, ``make up``)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tools import manifest
+from tools.authorizers import CognitoAuthorizer, SigV4Verifier
+from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
+from tools.local_api.gateway import Admitted, Gateway
+from tools.local_api.handler_source import FUNCTIONS_DIR, HandlerSource, check_host_dependencies
+from tools.local_api.log_forwarder import LogForwarder
+from tools.local_api.stage import read_stage
+from tools.processes import HOST, stop_process_group
+
+DEFAULT_PORT = 4600
+RUN_DIR = manifest.PROJECT_DIR / ".cache" / "local-api"
+# How long the runner trusts the keys it read from the usage plan (API Gateway itself takes seconds to see a change).
+KEYS_TTL_SECONDS = 2.0
+# The emulator accepts any credentials; these are the ones the project's tools sign with (tools/aws.py).
+EMULATOR_ACCESS_KEYS = {"test": "test"}
+
+
+def usage_plan_keys(apigateway: Any, plan_name: str) -> set[str]:
+    """The values of the enabled keys in the stage's usage plan (what `make client` issued into it)."""
+    values = set()
+    for plan in apigateway.get_usage_plans()["items"]:
+        if plan["name"] != plan_name:
+            continue
+        for key in apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]:
+            try:
+                detail = apigateway.get_api_key(apiKey=key["id"], includeValue=True)
+            except apigateway.exceptions.NotFoundException:
+                continue
+            if detail.get("enabled"):
+                values.add(detail["value"])
+    return values
+
+
+def user_pool_authorizer(cognito: Any, endpoint: str, pool_name: str | None) -> CognitoAuthorizer | None:
+    """A token check of the stack's user pool on the emulator, whose JWKS the emulator serves at
+    ``/<pool id>/.well-known/jwks.json`` (the token's ``iss`` names AWS's host, as Cognito's does)."""
+    if not pool_name:
+        return None
+    pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == pool_name]
+    if not pools:
+        return None
+    pool_id = pools[0]["Id"]
+    return CognitoAuthorizer(
+        issuer=f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}",
+        jwks_url=f"{endpoint}/{pool_id}/.well-known/jwks.json",
+    )
+
+
+class LocalApi:
+    """The runner: ``start()`` serves on ``url`` in a background thread, ``stop()`` flushes logs and stops."""
+
+    def __init__(
+        self, port: int = DEFAULT_PORT, *, out: Path | None = None, endpoint: str | None = None, echo_logs: bool = False
+    ) -> None:
+        stack = manifest.find("local", out)
+        self.spec = read_stage(stack)
+        endpoint = endpoint or manifest.emulator_endpoint(out)
+        session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+        self.logs = session.client("logs", endpoint_url=endpoint)
+        self._apigateway = session.client("apigateway", endpoint_url=endpoint)
+        self._keys_read_at = -KEYS_TTL_SECONDS
+        self._keys_lock = threading.Lock()
+        self.api_keys: set[str] = set()
+        self.refresh_keys()
+        caller = session.client("sts", endpoint_url=endpoint).get_caller_identity()["Arn"]
+        self.gateway = Gateway(
+            self.spec,
+            keys=lambda: self.refresh_keys(force=False),
+            cognito=user_pool_authorizer(
+                session.client("cognito-idp", endpoint_url=endpoint), endpoint, self.spec.user_pool_name
+            ),
+            sigv4=SigV4Verifier({key: (secret, caller) for key, secret in EMULATOR_ACCESS_KEYS.items()}),
+        )
+        instance = uuid.uuid4().hex
+        day = datetime.now(UTC).strftime("%Y/%m/%d")
+        self.function_stream = f"{day}/[$LATEST]{instance}"
+        self.function_logs = LogForwarder(
+            self.logs, self.spec.function_log_group, self.function_stream, echo=sys.__stdout__ if echo_logs else None
+        )
+        self.access_logs = LogForwarder(self.logs, self.spec.access_log_group, f"local-{instance}")
+        self.source = self._load_handler()
+        self.server = ThreadingHTTPServer((HOST, port), self._request_handler())
+        self.url = f"http://{HOST}:{self.server.server_address[1]}/{self.spec.stage_name}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True)
+
+    @property
+    def stage_bucket(self):
+        return self.gateway.stage_bucket
+
+    @stage_bucket.setter
+    def stage_bucket(self, bucket) -> None:
+        self.gateway.stage_bucket = bucket
+
+    @property
+    def key_buckets(self):
+        return self.gateway.key_buckets
+
+    def refresh_keys(self, *, force: bool = True) -> set[str]:
+        """Read the usage plan's keys again (at most every ``KEYS_TTL_SECONDS`` unless forced): a key `make client`
+        issues works within seconds, and a revoked one stops working, without a restart."""
+        with self._keys_lock:
+            now = time.monotonic()
+            if force or now - self._keys_read_at >= KEYS_TTL_SECONDS:
+                self.api_keys = usage_plan_keys(self._apigateway, self.spec.usage_plan_name)
+                self._keys_read_at = now
+            return self.api_keys
+
+    def _load_handler(self) -> HandlerSource:
+        check_host_dependencies(FUNCTIONS_DIR / "requirements.txt")
+        # As Lambda would: the function's own variables, plus what the runtime sets. No X-Ray daemon runs here.
+        os.environ.update(self.spec.environment)
+        os.environ.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.function_log_group,
+            }
+        )
+        return HandlerSource(self.spec.handler, self.function_logs)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        entry_point = self.source.entry_point()
+        previous, sys.stdout = sys.stdout, self.function_logs  # EMF metrics are printed
+        try:
+            context = LambdaContext(
+                self.spec.function_name,
+                memory_limit_in_mb=self.spec.memory_mb,
+                timeout_seconds=self.spec.timeout_seconds,
+                log_stream_name=self.function_stream,
+            )
+            return entry_point(event, context)
+        finally:
+            sys.stdout = previous
+
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, key: str | None, *, host: str = HOST
+    ) -> tuple[int, str, dict[str, str], Admitted | None]:
+        """API Gateway's checks (gateway.py), then the integration."""
+        admitted = self.gateway.admit(method, raw_path, f"http://{host}{raw_path}", headers, body, key=key)
+        if not isinstance(admitted, Admitted):
+            return (*admitted, None)
+        event = proxy_event(
+            method,
+            raw_path,
+            body,
+            headers=headers,
+            stage=self.spec.stage_name,
+            resource=admitted.resource,
+            api_key=key,
+            path_parameters=admitted.path_parameters or None,
+            claims=admitted.claims,
+            principal=admitted.principal,
+        )
+        try:
+            result = self.invoke(event)
+        except Exception as error:  # the stage answers 502 when the integration fails
+            logger_line = json.dumps({"level": "ERROR", "message": f"integration failed: {error!r}"})
+            self.function_logs.write(logger_line + "\n")
+            return (*self.gateway.error("DEFAULT_5XX", 502, "Internal server error", headers), admitted)
+        payload = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            payload = base64.b64decode(payload).decode("utf-8", "replace")
+        return int(result.get("statusCode", 502)), payload, dict(response_headers(result)), admitted
+
+    def _request_handler(self) -> type[BaseHTTPRequestHandler]:
+        runner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:  # access logs go to CloudWatch instead
+                return
+
+            def _serve(self) -> None:
+                started = time.monotonic()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k: v for k, v in self.headers.items()}
+                key = self.headers.get("x-api-key")
+                host = self.headers.get("Host") or HOST
+                status, payload, extra_headers, admitted = runner.handle(
+                    self.command, self.path, headers, body, key, host=host
+                )
+                data = payload.encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **extra_headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":  # a HEAD answer has the headers of a GET and no body
+                    self.wfile.write(data)
+                claims = (admitted.claims if admitted else None) or {}
+                principal = (admitted.principal if admitted else None) or {}
+                runner.access_logs.write(
+                    json.dumps(
+                        {
+                            "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                            "httpMethod": self.command,
+                            "path": self.path,
+                            "status": str(status),
+                            "responseLength": str(len(data)),
+                            "ip": self.client_address[0],
+                            "responseLatency": str(int((time.monotonic() - started) * 1000)),
+                            "callerSub": claims.get("sub", "-"),
+                            "callerClientId": claims.get("client_id", "-"),
+                            "callerScopes": claims.get("scope", "-"),
+                            "callerArn": principal.get("userArn", "-"),
+                        }
+                    )
+                    + "\n"
+                )
+
+            def __getattr__(self, name: str) -> Any:
+                # Every method (QUERY, TRACE, ...) reaches the router, which answers for the ones the API lacks.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+        return Handler
+
+    def start(self) -> LocalApi:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.function_logs.close_and_flush()
+        self.access_logs.close_and_flush()
+
+
+def _pid_file(port: int) -> Path:
+    return RUN_DIR / f"server-{port}.pid"
+
+
+def serve(port: int) -> None:
+    api = LocalApi(port, echo_logs=False).start()
+    print(f"local API on {api.url} (function {api.spec.function_name}); Ctrl-C to stop", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    api.stop()
+
+
+def start_background(port: int, *, identity: str = "", timeout_seconds: float = 60.0) -> str:
+    """Start ``serve`` as a detached process; return the stage URL once it answers.
+
+    A runner already started with the same non-empty ``identity`` (what it read at start: the stack, the emulator,
+    the API) that still answers is kept: it reloads the handler by itself, and a restart costs seconds.
+    """
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    log_path, identity_path = RUN_DIR / f"server-{port}.log", RUN_DIR / f"server-{port}.identity"
+    if identity and identity_path.exists() and identity_path.read_text() == identity:
+        url = _announced_url(log_path)
+        if url and _answers(port):
+            return url
+    stop_background(port)
+    identity_path.unlink(missing_ok=True)
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        serve_command(port),
+        cwd=manifest.PROJECT_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _pid_file(port).write_text(str(process.pid))
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local API exited with {process.returncode}; see {log.name}")
+        url = _announced_url(log_path)
+        if url:
+            identity_path.write_text(identity)
+            return url
+        time.sleep(0.2)
+    raise RuntimeError(f"local API did not start within {timeout_seconds}s; see {log.name}")
+
+
+def serve_command(port: int) -> list[str]:
+    """The detached runner's command line."""
+    return [sys.executable, "-m", "tools.local_api", "serve", "--port", str(port)]
+
+
+def _announced_url(log_path: Path) -> str | None:
+    found = re.search(r"local API on (\S+)", log_path.read_text(errors="replace")) if log_path.exists() else None
+    return found.group(1) if found else None
+
+
+def _answers(port: int) -> bool:
+    """Our runner's process is alive and something accepts connections on its port."""
+    pid_file = _pid_file(port)
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(pid_file.read_text()), 0)
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    return False
+
+
+def stop_background(port: int) -> bool:
+    return stop_process_group(_pid_file(port))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A local stand-in for the deployed stage")
+    parser.add_argument("action", choices=("serve", "start", "stop"), nargs="?", default="serve")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_API_PORT", DEFAULT_PORT)))
+    args = parser.parse_args(argv)
+    if args.action == "serve":
+        serve(args.port)
+    elif args.action == "start":
+        print(start_background(args.port))
+    else:
+        print("stopped" if stop_background(args.port) else "not running")
+    return 0
