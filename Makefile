@@ -36,7 +36,7 @@ SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
 .PHONY: help setup env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
         test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
-        client-revoke token logs archive emulator-start emulator-stop clean
+        client-revoke token logs archive query emulator-start emulator-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -141,6 +141,11 @@ logs: setup ## Read ENV's log groups: SINCE=15m, FILTER='"ERROR"', GROUP=<part o
 archive: setup ## Print ENV's archived log lines: SINCE=1h, SOURCE=lambda/<function>, GREP=<text>, LIST=1
 	$(PY) -m tools.archive $(ENV) --since $(or $(SINCE),1h) $(if $(SOURCE),--source '$(SOURCE)') \
 	    $(if $(GREP),--grep '$(GREP)') $(if $(LIST),--list)
+
+# SQL reaches the command through the environment (make exports command-line variables), so its quotes survive.
+query: setup ## Query ENV's archive: NAME=<saved query> or SQL='SELECT …', SINCE=1h, UNTIL=, ID=<request id>, CSV=1, LIST=1
+	$(PY) -m tools.query $(ENV) $(if $(NAME),--name '$(NAME)') $(if $(SQL),--sql "$$SQL") --since '$(or $(SINCE),1h)' \
+	    $(if $(UNTIL),--until '$(UNTIL)') $(if $(ID),--id '$(ID)') $(if $(CSV),--csv) $(if $(LIST),--list)
 
 down: ## Destroy the local stack, stop the emulator and the local API, remove what `up` made
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.devloop down || true; fi

@@ -61,6 +61,8 @@ ACCESS_LOG_FORMAT = json.dumps(
         "userAgent": "$context.identity.userAgent",
         "apiKeyId": "$context.identity.apiKeyId",
         "requestTime": "$context.requestTime",
+        # Milliseconds since the epoch: the one request time that sorts and converts the same in every engine.
+        "requestTimeEpoch": "$context.requestTimeEpoch",
         "httpMethod": "$context.httpMethod",
         "resourcePath": "$context.resourcePath",
         "path": "$context.path",

@@ -81,6 +81,8 @@ class LogShipping(Construct):
     """Delivery stream names by log source (plain strings, for alarms and dashboards)."""
     log_groups: dict[str, CloudwatchLogGroup]
     """Shipped log groups by log source."""
+    prefixes: dict[str, str]
+    """Each source's object prefix in the archive, ``logs/<source>/``; Firehose appends ``YYYY/MM/DD/HH/``."""
 
     def __init__(
         self,
@@ -99,6 +101,7 @@ class LogShipping(Construct):
         self.streams: dict[str, KinesisFirehoseDeliveryStream] = {}
         self.stream_names: dict[str, str] = {}
         self.log_groups: dict[str, CloudwatchLogGroup] = {}
+        self.prefixes: dict[str, str] = {}
         self._account = account
         error_group_name = f"/aws/kinesisfirehose/{config.name_prefix}"
         key.grant_log_group(error_group_name)
@@ -272,6 +275,7 @@ class LogShipping(Construct):
         self.streams[source] = stream
         self.stream_names[source] = stream_name
         self.log_groups[source] = group
+        self.prefixes[source] = f"logs/{source}/"
         return stream
 
 

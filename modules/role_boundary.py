@@ -30,6 +30,7 @@ def boundary_statements(name_prefix: str, account: AccountContext) -> list[dict]
     """What any service role of the environment can ever do (its identity policy grants a subset)."""
     arn, partition = account.arn, account.partition
     buckets = f"arn:{partition}:s3:::{name_prefix}-*"
+    catalog = name_prefix.replace("-", "_")  # Glue and Athena names take '_', not '-'
     functions = [arn("lambda", f"function:{name_prefix}-*"), arn("lambda", f"function:{name_prefix}-*:*")]
     return [
         {
@@ -69,9 +70,34 @@ def boundary_statements(name_prefix: str, account: AccountContext) -> list[dict]
                 "s3:GetObject",
                 "s3:ListBucket",
                 "s3:ListBucketMultipartUploads",
+                "s3:ListMultipartUploadParts",
                 "s3:PutObject",
             ],
             "Resource": [buckets, f"{buckets}/*"],
+        },
+        # The archive reader: queries in the environment's workgroups over its own Glue tables.
+        {
+            "Sid": "OwnWorkgroups",
+            "Effect": "Allow",
+            "Action": [
+                "athena:BatchGet*",
+                "athena:Get*",
+                "athena:List*",
+                "athena:StartQueryExecution",
+                "athena:StopQueryExecution",
+            ],
+            "Resource": arn("athena", f"workgroup/{name_prefix}-*"),
+        },
+        {"Sid": "ListWorkgroups", "Effect": "Allow", "Action": "athena:ListWorkGroups", "Resource": "*"},
+        {
+            "Sid": "ReadOwnCatalog",
+            "Effect": "Allow",
+            "Action": ["glue:BatchGetPartition", "glue:GetDatabase*", "glue:GetPartition*", "glue:GetTable*"],
+            "Resource": [
+                arn("glue", "catalog"),
+                arn("glue", f"database/{catalog}_*"),
+                arn("glue", f"table/{catalog}_*/*"),
+            ],
         },
         {
             "Sid": "KeyThroughItsServices",

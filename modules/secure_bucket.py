@@ -63,6 +63,9 @@ class SecureBucketConfig:
     """Days before current objects move to STANDARD_IA (30..3650; S3's minimum is 30; default 30)."""
     noncurrent_version_expiration_days: int = 90
     """Days a replaced object version is kept (1..3650; default 90)."""
+    expiration_days: int | None = None
+    """Days before current objects are deleted (1..3650; default None: kept). For disposable data such as query
+    results; no transition to STANDARD_IA is made when objects expire before it."""
     abort_incomplete_multipart_upload_days: int = 7
     """Days before an unfinished multipart upload is removed (1..365; default 7)."""
     access_log_expiration_days: int = 365
@@ -108,6 +111,8 @@ class SecureBucketConfig:
             "abort_incomplete_multipart_upload_days", self.abort_incomplete_multipart_upload_days, 1, 365, "days"
         )
         checks.int_range("access_log_expiration_days", self.access_log_expiration_days, 1, 3650, "days")
+        if self.expiration_days is not None:
+            checks.int_range("expiration_days", self.expiration_days, 1, 3650, "days")
         checks.done()
 
     @property
@@ -225,6 +230,9 @@ class SecureBucket(Construct):
     def _lifecycle(self, config: SecureBucketConfig, *, expire_current: bool) -> S3BucketLifecycleConfiguration | None:
         if not config.enable_lifecycle_rules:
             return None
+        expire_after = config.access_log_expiration_days if expire_current else config.expiration_days
+        # STANDARD_IA bills 30 days at least: objects that expire sooner stay in STANDARD.
+        tiering = expire_after is None or expire_after > config.transition_to_infrequent_access_days
         return S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -239,12 +247,15 @@ class SecureBucket(Construct):
                         S3BucketLifecycleConfigurationRuleTransition(
                             days=config.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
                         )
-                    ],
-                    # Log objects expire by age; in a versioned bucket whose objects are replaced (state) or
-                    # deleted, a delete marker left once its noncurrent versions expired is removed too.
+                    ]
+                    if tiering
+                    else None,
+                    # Objects expire by age when they are disposable (logs, results); in a versioned bucket whose
+                    # objects are replaced (state) or deleted, a delete marker left once its noncurrent versions
+                    # expired is removed too.
                     expiration=[
-                        S3BucketLifecycleConfigurationRuleExpiration(days=config.access_log_expiration_days)
-                        if expire_current
+                        S3BucketLifecycleConfigurationRuleExpiration(days=expire_after)
+                        if expire_after is not None
                         else S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)
                     ],
                     noncurrent_version_expiration=[

@@ -25,6 +25,7 @@ from modules.encryption_key import EncryptionKeyConfig
 from modules.function import FunctionConfig
 from modules.identity import IdentityConfig
 from modules.log_archive import LogArchiveConfig
+from modules.log_query import LogQueryConfig
 from modules.log_shipping import LogShippingConfig
 from modules.monitoring import MonitoringConfig
 from modules.release import ReleaseConfig
@@ -82,6 +83,8 @@ class EnvironmentConfig:
     """The REST API."""
     monitoring: MonitoringConfig
     """Alarms, topic and dashboard."""
+    log_query: LogQueryConfig
+    """The archive's Glue tables, Athena workgroup, saved queries and reader role."""
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
     """Provisioned concurrency (default off)."""
     waf: WafConfig | None = None
@@ -136,6 +139,7 @@ class EnvironmentConfig:
             "autoscaling": AutoscalingConfig,
             "waf": (WafConfig, type(None)),
             "monitoring": MonitoringConfig,
+            "log_query": LogQueryConfig,
             "api_gateway_account": (ApiGatewayAccountConfig, type(None)),
             "release": ReleaseConfig,
             "identity": (IdentityConfig, type(None)),
@@ -523,6 +527,21 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
             autoscaling=AutoscalingConfig(enable_provisioned_concurrency=False),
             waf=None,  # the emulator has no WAF enforcement to test against; prod has it
             monitoring=_monitoring(environ, environment, prefix),
+            # The emulator's Athena returns canned results: `make query` runs the same SQL on DuckDB over this
+            # archive instead (tools/query.py). Its results bucket has no lifecycle rules, as above.
+            log_query=LogQueryConfig(
+                name_prefix=prefix,
+                results_bucket=SecureBucketConfig(
+                    name=f"{prefix}-query-results",
+                    object_level_denies=False,
+                    enable_lifecycle_rules=False,
+                    expiration_days=7,
+                    **disposable,
+                ),
+                # The emulator creates named queries but cannot delete them (no DeleteNamedQuery): a stack holding
+                # them never destroys. `make query` reads the same queries from the stack's saved_queries output.
+                save_named_queries=False,
+            ),
             # No CodeDeploy: the emulator creates CodeDeploy applications and deployment groups but can neither
             # update nor delete them (a stack holding them never destroys), and never runs a deployment. Each
             # apply moves the alias instead; dev and prod release through CodeDeploy.
@@ -557,6 +576,10 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
             # One-minute release gates: each step of its one-minute linear release is judged before the next.
             monitoring=_monitoring(
                 environ, environment, prefix, api_4xx_rate_percent=25.0, release_gate_evaluation_periods=1
+            ),
+            log_query=LogQueryConfig(
+                name_prefix=prefix,
+                results_bucket=SecureBucketConfig(name=f"{prefix}-query-results", expiration_days=7, **disposable),
             ),
             # A short linear release: the same CodeDeploy path as prod, done in 3 minutes.
             release=ReleaseConfig(strategy="linear", percent=25, interval_minutes=1),
@@ -616,6 +639,15 @@ def _environment(environment: str, environ: os._Environ | dict, app: str) -> Env
             api_5xx_rate_percent=0.5,
             api_latency_p99_ms=1000.0,
             require_subscriber=True,
+        ),
+        # Results are copies of archived lines: kept 30 days (noncurrent versions a day), while the results bucket's
+        # own access logs, who read what, stay a year. A query may scan 10 GiB (~$0.05) before Athena stops it.
+        log_query=LogQueryConfig(
+            name_prefix=prefix,
+            results_bucket=SecureBucketConfig(
+                name=f"{prefix}-query-results", expiration_days=30, noncurrent_version_expiration_days=1
+            ),
+            bytes_scanned_cutoff_per_query_mb=10 * 1024,
         ),
         # 10 % of traffic for 5 minutes, then the rest; the smoke test runs before any of it.
         release=ReleaseConfig(strategy="canary", percent=10, interval_minutes=5, pre_traffic_hook=True),

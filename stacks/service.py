@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cdktf import Fn, TerraformOutput, TerraformStack
 from constructs import Construct
 
@@ -15,6 +17,7 @@ from modules.encryption_key import EncryptionKey
 from modules.function import Function
 from modules.identity import Identity
 from modules.log_archive import LogArchive
+from modules.log_query import LogQuery
 from modules.log_shipping import LogShipping
 from modules.monitoring import Monitoring
 from modules.release import Release
@@ -88,6 +91,16 @@ class ServiceStack(TerraformStack):
             else None
         )
         self.release_hook = self._release_hook(config, account)
+        # After every module that ships a log group: each shipped source gets its table.
+        self.log_query = LogQuery(
+            self,
+            "log_query",
+            config=config.log_query,
+            archive=self.log_archive,
+            shipping=self.log_shipping,
+            key=self.key,
+            account=account,
+        )
         # After every function and log group: it watches every delivery stream the modules above registered.
         self.monitoring = Monitoring(
             self,
@@ -188,6 +201,25 @@ class ServiceStack(TerraformStack):
             "function_name": (self.function.lambda_function.function_name, "Lambda function name"),
             "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),
             "log_bucket_name": (self.log_archive.bucket.bucket, "Versioned, KMS-encrypted bucket of every log line"),
+            "glue_database_name": (self.log_query.database.name, "Glue database of the archive's tables"),
+            "athena_workgroup_name": (
+                self.log_query.workgroup.name,
+                "Athena workgroup of `make query` (saved queries)",
+            ),
+            "saved_queries": (
+                json.dumps(
+                    {
+                        q.name: {"description": q.description, "parameters": list(q.parameters), "sql": q.sql}
+                        for q in self.log_query.saved_queries
+                    },
+                    separators=(",", ":"),
+                ),
+                "The runbook's queries of `make query` (JSON: name to description, parameters in order, Athena SQL)",
+            ),
+            "archive_reader_role_arn": (
+                self.log_query.reader_role.arn,
+                "Role to assume to query the archive (Athena, read only)",
+            ),
             "kms_key_arn": (self.key.arn, "The stack's customer-managed KMS key"),
             "dashboard_name": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard of this stack"),
             "alarm_count": (str(len(self.monitoring.alarms)), "Number of CloudWatch alarms this stack creates"),

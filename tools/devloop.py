@@ -143,17 +143,27 @@ def _call_local_api(local: manifest.Stack, values: dict[str, object]) -> list[st
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
-    archived = archive.find_archived(str(values["log_bucket_name"]), answer["id"])
+        request_id = response.headers["x-amzn-RequestId"]
+    bucket = str(values["log_bucket_name"])
+    # The request's id is in its access-log line and in every function line (Powertools' correlation_id).
+    archived = {
+        source: archive.find_archived(bucket, request_id, prefix=f"logs/{source}/")
+        for source in ("apigateway", "lambda")
+    }
     return [
         "\n== local API (running, reloads on edits under functions/; `make down` stops it) ==",
         f"  url: {url}",
         f"  client {credentials.client}: app client {credentials.client_id}, api key {key}",
         "  a token: TOKEN=$(make -s token SCOPES=events/write)   (`make token AS_USER=1`: a user's, without the scope)",
         f'  curl -H "Authorization: $TOKEN" -H "x-api-key: {key}" {url}/whoami',
-        f"  POST /events -> {response.status} id={answer['id']}",
-        f"  archived log object: s3://{values['log_bucket_name']}/{archived}"
-        if archived
-        else "  archived log object: not found within 30 s",
+        f"  POST /events -> {response.status} id={answer['id']} request id={request_id}",
+        *(
+            f"  archived {source} lines: s3://{bucket}/{key}"
+            if key
+            else f"  archived {source} lines: not found in 30 s"
+            for source, key in archived.items()
+        ),
+        f"  follow it through the archive: make query NAME=request-by-id ID={request_id}",
     ]
 
 

@@ -36,6 +36,11 @@ class Stack:
         """The stack's ``cdk.tf.json``, parsed."""
         return json.loads((self.directory / "cdk.tf.json").read_text())
 
+    @property
+    def emulated(self) -> bool:
+        """Whether the stack deploys to the local emulator (its provider has endpoints) rather than an account."""
+        return "endpoints" in self.tf["provider"]["aws"][0]
+
     def resources(self, type_: str) -> dict[str, dict]:
         return self.tf.get("resource", {}).get(type_, {})
 

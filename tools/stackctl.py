@@ -25,21 +25,28 @@ from tools.manifest import KINDS, Stack, StackError, find, outdir, stack_names
 
 
 def terraform(
-    stack: Stack, *args: str, env: dict[str, str] | None = None, check: bool = True, capture: bool = False
+    stack: Stack,
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    capture: bool = False,
+    stdout_only: bool = False,
 ) -> subprocess.CompletedProcess:
+    """Run terraform in the stack's directory; ``capture`` keeps its output (``stdout_only``: warnings apart, for
+    output that is parsed)."""
     command = ["terraform", f"-chdir={stack.directory}", *args]
     result = subprocess.run(
         command,
         env={**os.environ, **(env or {})},
         text=True,
         stdout=subprocess.PIPE if capture else None,
-        stderr=subprocess.STDOUT if capture else None,
+        stderr=(subprocess.PIPE if stdout_only else subprocess.STDOUT) if capture else None,
         check=False,
     )
     if check and result.returncode != 0:
         raise StackError(
             f"`terraform {' '.join(args)}` failed for {stack.name} (exit {result.returncode})"
-            + (f":\n{result.stdout}" if capture else "")
+            + (f":\n{result.stdout}{result.stderr or ''}" if capture else "")
         )
     return result
 
@@ -270,7 +277,7 @@ def destroy(kind: str, *, env: dict[str, str] | None = None, capture: bool = Fal
 
 
 def outputs(kind: str) -> dict[str, object]:
-    result = terraform(find(kind), "output", "-json", "-no-color", capture=True)
+    result = terraform(find(kind), "output", "-json", "-no-color", capture=True, stdout_only=True)
     return {name: value["value"] for name, value in json.loads(result.stdout).items()}
 
 

@@ -23,7 +23,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from . import security
 from .models import MAX_BODY_BYTES, TIMESTAMP_HELP, Accepted, Caller, Error, Event, Health, ValidationFailed
 
-logger = Logger()
+# RFC 3339 in UTC: the archive's tables read "timestamp" with from_iso8601_timestamp (modules/saved_queries.py).
+logger = Logger(use_rfc3339=True, utc=True)
 metrics = Metrics()
 SERVICE_VERSION = os.environ.get("SERVICE_VERSION", "0.0.0")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -168,6 +169,9 @@ def _accept(event: Event) -> Response[Accepted]:
 
 def rejected(status: HTTPStatus, code: str, message: str, **details: Any) -> Response:
     metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+    # A refused request leaves a function line too, so the archive follows it by its request id (the fields say
+    # what was wrong, never the values sent).
+    logger.info("request rejected", extra={"status": int(status), "error": code, "fields": details.get("fields")})
     return error(status, code, message, **details)
 
 

@@ -15,7 +15,8 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
+# RFC 3339 in UTC: the archive's tables read "timestamp" with from_iso8601_timestamp (modules/saved_queries.py).
+logger = Logger(use_rfc3339=True, utc=True)
 codedeploy = boto3.client("codedeploy")
 lambda_client = boto3.client("lambda")
 TARGET_FUNCTION_NAME = os.environ.get("TARGET_FUNCTION_NAME", "")

@@ -37,6 +37,7 @@ CHAIN = (
     "test_emulator_log_archive",
     "test_emulator_monitoring",
     "test_emulator_local_api",
+    "test_emulator_log_query",
     "test_emulator_clients",
     "test_emulator_contract",
     "test_emulator_plans",

@@ -110,6 +110,13 @@ class Resolver:
         stream = self(r["name"])
         return {"arn": self._arn("firehose", f"deliverystream/{stream}"), "name": stream}[attribute]
 
+    def _aws_athena_workgroup(self, name: str, r: dict, attribute: str) -> str:
+        workgroup = self(r["name"])
+        return {"arn": self._arn("athena", f"workgroup/{workgroup}"), "name": workgroup, "id": workgroup}[attribute]
+
+    def _aws_glue_catalog_database(self, name: str, r: dict, attribute: str) -> str:
+        return {"name": self(r["name"]), "arn": self._arn("glue", f"database/{self(r['name'])}")}[attribute]
+
     def _aws_sns_topic(self, name: str, r: dict, attribute: str) -> str:
         return {"arn": self._arn("sns", self(r["name"])), "name": self(r["name"])}[attribute]
 

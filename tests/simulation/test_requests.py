@@ -517,7 +517,9 @@ def _requests(prod, bootstrap) -> list[Request]:
             resource_policy=bootstrap.trust(apply_role),
         ),
     ]
-    requests += _refreshes(prod, bootstrap) + _escalations(prod, bootstrap) + api_callers(prod, "")
+    requests += (
+        _refreshes(prod, bootstrap) + _escalations(prod, bootstrap) + api_callers(prod, "") + _archive_reader(prod)
+    )
     # The denials that must hold.
     other_role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/intruder"
     requests += [
@@ -1084,6 +1086,188 @@ def _escalations(prod, bootstrap) -> list[Request]:
         )
     ]
     return requests
+
+
+def _archive_reader(prod) -> list[Request]:
+    """The archive reader queries in its workgroup: Athena reads the tables from Glue and the lines from S3, and
+    writes results, all with the reader's own credentials (Athena has no service principal of its own in these
+    requests: S3 and KMS see the reader, called via Athena, then S3). Nothing of it can write the archive."""
+    reader = "serverless-app-prod-archive-reader"
+    reader_arn, reader_identity = prod.role_arn(reader), prod.identity(reader)
+    key_arn, key_policy = prod.key()
+    archive = f"serverless-app-prod-logs-{ACCOUNT}"
+    archive_arn, archive_policy = prod.bucket(archive)
+    results_arn, results_policy = prod.bucket(f"serverless-app-prod-query-results-{ACCOUNT}")
+    workgroup = f"arn:aws:athena:us-east-1:{ACCOUNT}:workgroup/serverless-app-prod-logs"
+    glue = f"arn:aws:glue:us-east-1:{ACCOUNT}"
+    line = f"{archive_arn}/logs/apigateway/serverless-app-prod/access/2026/12/03/08/object.gz"
+    via_athena = {**TLS, "aws:CalledVia": ["athena.amazonaws.com"], "aws:ViaAWSService": "true"}
+    sse = {"s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+
+    def kms(bucket_arn: str, via: str = S3_VIA) -> dict:
+        return {
+            "kms:ViaService": via,
+            "kms:CallerAccount": ACCOUNT,
+            "kms:EncryptionContext:aws:s3:arn": bucket_arn,
+            "aws:CalledVia": ["athena.amazonaws.com"],
+        }
+
+    def asks(name: str, action: str, resource: str, context: dict, expect: str, *, policy=None) -> Request:
+        return Request(
+            f"the archive reader {name}", reader_arn, action, resource, context, expect, reader_identity, policy
+        )
+
+    analyst = f"arn:aws:iam::{ACCOUNT}:user/analyst"
+    may_assume = [
+        {
+            "name": "analyst",
+            "policy": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": reader_arn}],
+            },
+        }
+    ]
+    return [
+        Request(
+            "an analyst of the account whose policy allows it assumes the archive reader",
+            analyst,
+            "sts:AssumeRole",
+            reader_arn,
+            {},
+            "Allowed",
+            may_assume,
+            prod.trust(reader),
+        ),
+        Request(
+            "a principal of another account may not assume the archive reader",
+            f"arn:aws:iam::{OTHER_ACCOUNT}:user/analyst",
+            "sts:AssumeRole",
+            reader_arn,
+            {},
+            "Denied",
+            [{**may_assume[0], "name": "other"}],
+            prod.trust(reader),
+            resource_account=ACCOUNT,
+        ),
+        asks("starts a query in its workgroup", "athena:StartQueryExecution", workgroup, {}, "Allowed"),
+        asks("reads a query's results", "athena:GetQueryResults", workgroup, {}, "Allowed"),
+        asks("reads a saved query", "athena:GetNamedQuery", workgroup, {}, "Allowed"),
+        asks(
+            "may not query in another workgroup",
+            "athena:StartQueryExecution",
+            f"arn:aws:athena:us-east-1:{ACCOUNT}:workgroup/primary",
+            {},
+            "Denied",
+        ),
+        asks(
+            "may not change the workgroup (its cutoff, its encryption)",
+            "athena:UpdateWorkGroup",
+            workgroup,
+            {},
+            "Denied",
+        ),
+        asks("may not change a saved query", "athena:UpdateNamedQuery", workgroup, {}, "Denied"),
+        asks("reads a table", "glue:GetTable", f"{glue}:table/serverless_app_prod_logs/api_access", {}, "Allowed"),
+        asks("reads the database", "glue:GetDatabase", f"{glue}:database/serverless_app_prod_logs", {}, "Allowed"),
+        *[
+            asks(
+                f"may not {action.split(':')[1]}",
+                action,
+                f"{glue}:table/serverless_app_prod_logs/api_access",
+                {},
+                "Denied",
+            )
+            for action in ("glue:UpdateTable", "glue:DeleteTable", "glue:CreateTable")
+        ],
+        asks("may not read another database's tables", "glue:GetTable", f"{glue}:table/finance/ledger", {}, "Denied"),
+        asks(
+            "reads an archived line through Athena", "s3:GetObject", line, via_athena, "Allowed", policy=archive_policy
+        ),
+        asks(
+            "lists the archive's log prefixes",
+            "s3:ListBucket",
+            archive_arn,
+            {**via_athena, "s3:prefix": "logs/apigateway/serverless-app-prod/access/2026/12/03/08/"},
+            "Allowed",
+            policy=archive_policy,
+        ),
+        asks(
+            "may not list the whole archive",
+            "s3:ListBucket",
+            archive_arn,
+            {**via_athena, "s3:prefix": ""},
+            "Denied",
+            policy=archive_policy,
+        ),
+        asks(
+            "may not read the delivery errors outside logs/",
+            "s3:GetObject",
+            f"{archive_arn}/errors/lambda/serverless-app-prod-api/object.gz",
+            via_athena,
+            "Denied",
+            policy=archive_policy,
+        ),
+        *[
+            asks(
+                f"may not {action.split(':')[1]} in the archive", action, line, context, "Denied", policy=archive_policy
+            )
+            for action, context in (
+                ("s3:PutObject", {**TLS, **sse}),
+                ("s3:DeleteObject", TLS),
+                ("s3:DeleteObjectVersion", TLS),
+            )
+        ],
+        asks(
+            "writes a query result, encrypted with the stack's key",
+            "s3:PutObject",
+            f"{results_arn}/results/0b1c.csv",
+            {**via_athena, **sse},
+            "Allowed",
+            policy=results_policy,
+        ),
+        asks(
+            "may not write a result encrypted another way",
+            "s3:PutObject",
+            f"{results_arn}/results/0b1c.csv",
+            {**via_athena, "s3:x-amz-server-side-encryption": "AES256"},
+            "Denied",
+            policy=results_policy,
+        ),
+        asks(
+            "decrypts archived lines through S3", "kms:Decrypt", key_arn, kms(archive_arn), "Allowed", policy=key_policy
+        ),
+        asks(
+            "encrypts results through S3",
+            "kms:GenerateDataKey",
+            key_arn,
+            kms(results_arn),
+            "Allowed",
+            policy=key_policy,
+        ),
+        asks(
+            "may not decrypt with the key directly",
+            "kms:Decrypt",
+            key_arn,
+            {"kms:CallerAccount": ACCOUNT, "kms:EncryptionContext:aws:s3:arn": archive_arn},
+            "Denied",
+            policy=key_policy,
+        ),
+        asks(
+            "may not decrypt another bucket's objects through S3",
+            "kms:Decrypt",
+            key_arn,
+            kms(f"arn:aws:s3:::serverless-app-tfstate-{ACCOUNT}"),
+            "Denied",
+            policy=key_policy,
+        ),
+        asks(
+            "may not read the state",
+            "s3:GetObject",
+            f"arn:aws:s3:::serverless-app-tfstate-{ACCOUNT}/serverless-app-prod/terraform.tfstate",
+            TLS,
+            "Denied",
+        ),
+    ]
 
 
 @pytest.fixture(scope="module")

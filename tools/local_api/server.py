@@ -41,9 +41,9 @@ KEYS_TTL_SECONDS = 2.0
 EMULATOR_ACCESS_KEYS = {"test": "test"}
 
 
-def usage_plan_keys(apigateway: Any, plan_name: str) -> set[str]:
-    """The values of the enabled keys in the stage's usage plan (what `make client` issued into it)."""
-    values = set()
+def usage_plan_keys(apigateway: Any, plan_name: str) -> dict[str, str]:
+    """The enabled keys in the stage's usage plan (what `make client` issued into it): each value's key id."""
+    values = {}
     for plan in apigateway.get_usage_plans()["items"]:
         if plan["name"] != plan_name:
             continue
@@ -53,7 +53,7 @@ def usage_plan_keys(apigateway: Any, plan_name: str) -> set[str]:
             except apigateway.exceptions.NotFoundException:
                 continue
             if detail.get("enabled"):
-                values.add(detail["value"])
+                values[detail["value"]] = detail["id"]
     return values
 
 
@@ -86,7 +86,7 @@ class LocalApi:
         self._apigateway = session.client("apigateway", endpoint_url=endpoint)
         self._keys_read_at = -KEYS_TTL_SECONDS
         self._keys_lock = threading.Lock()
-        self.api_keys: set[str] = set()
+        self.api_keys: dict[str, str] = {}
         self.refresh_keys()
         caller = session.client("sts", endpoint_url=endpoint).get_caller_identity()["Arn"]
         self.gateway = Gateway(
@@ -121,7 +121,7 @@ class LocalApi:
     def key_buckets(self):
         return self.gateway.key_buckets
 
-    def refresh_keys(self, *, force: bool = True) -> set[str]:
+    def refresh_keys(self, *, force: bool = True) -> dict[str, str]:
         """Read the usage plan's keys again (at most every ``KEYS_TTL_SECONDS`` unless forced): a key `make client`
         issues works within seconds, and a revoked one stops working, without a restart."""
         with self._keys_lock:
@@ -130,6 +130,10 @@ class LocalApi:
                 self.api_keys = usage_plan_keys(self._apigateway, self.spec.usage_plan_name)
                 self._keys_read_at = now
             return self.api_keys
+
+    def key_id(self, key: str | None) -> str:
+        """The id of an issued key (what API Gateway's access log names), or "-"."""
+        return self.api_keys.get(key, "-") if key else "-"
 
     def _load_handler(self) -> HandlerSource:
         check_host_dependencies(FUNCTIONS_DIR / "requirements.txt")
@@ -159,7 +163,15 @@ class LocalApi:
             sys.stdout = previous
 
     def handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, key: str | None, *, host: str = HOST
+        self,
+        method: str,
+        raw_path: str,
+        headers: dict[str, str],
+        body: bytes,
+        key: str | None,
+        *,
+        host: str = HOST,
+        request_id: str | None = None,
     ) -> tuple[int, str, dict[str, str], Admitted | None]:
         """API Gateway's checks (gateway.py), then the integration."""
         admitted = self.gateway.admit(method, raw_path, f"http://{host}{raw_path}", headers, body, key=key)
@@ -173,6 +185,8 @@ class LocalApi:
             stage=self.spec.stage_name,
             resource=admitted.resource,
             api_key=key,
+            api_key_id=self.key_id(key) if key else None,
+            request_id=request_id,
             path_parameters=admitted.path_parameters or None,
             claims=admitted.claims,
             principal=admitted.principal,
@@ -198,43 +212,55 @@ class LocalApi:
                 return
 
             def _serve(self) -> None:
-                started = time.monotonic()
+                started, received = time.monotonic(), datetime.now(UTC)
+                request_id = str(uuid.uuid4())
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items()}
                 key = self.headers.get("x-api-key")
                 host = self.headers.get("Host") or HOST
                 status, payload, extra_headers, admitted = runner.handle(
-                    self.command, self.path, headers, body, key, host=host
+                    self.command, self.path, headers, body, key, host=host, request_id=request_id
                 )
                 data = payload.encode()
                 self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **extra_headers}.items():
+                # API Gateway names every answer's request id, the key of its lines in the archive.
+                answer = {"Content-Type": "application/json", **extra_headers, "x-amzn-RequestId": request_id}
+                for name, value in answer.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":  # a HEAD answer has the headers of a GET and no body
                     self.wfile.write(data)
+                latency = str(int((time.monotonic() - started) * 1000))
                 claims = (admitted.claims if admitted else None) or {}
                 principal = (admitted.principal if admitted else None) or {}
-                runner.access_logs.write(
-                    json.dumps(
-                        {
-                            "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                            "httpMethod": self.command,
-                            "path": self.path,
-                            "status": str(status),
-                            "responseLength": str(len(data)),
-                            "ip": self.client_address[0],
-                            "responseLatency": str(int((time.monotonic() - started) * 1000)),
-                            "callerSub": claims.get("sub", "-"),
-                            "callerClientId": claims.get("client_id", "-"),
-                            "callerScopes": claims.get("scope", "-"),
-                            "callerArn": principal.get("userArn", "-"),
-                        }
-                    )
-                    + "\n"
-                )
+                context = {
+                    "$context.requestId": request_id,
+                    "$context.extendedRequestId": request_id,
+                    "$context.identity.sourceIp": self.client_address[0],
+                    "$context.identity.userAgent": headers.get("User-Agent", "-"),
+                    "$context.identity.apiKeyId": runner.key_id(key),
+                    "$context.requestTime": received.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                    "$context.requestTimeEpoch": str(int(received.timestamp() * 1000)),
+                    "$context.httpMethod": self.command,
+                    "$context.resourcePath": admitted.resource if admitted else "-",
+                    "$context.path": self.path.partition("?")[0],
+                    "$context.status": str(status),
+                    "$context.protocol": self.request_version,
+                    "$context.responseLength": str(len(data)),
+                    "$context.responseLatency": latency,
+                    "$context.integrationLatency": latency if admitted else "-",
+                    "$context.integration.status": str(status) if admitted else "-",
+                    "$context.error.message": "-" if admitted else _error_message(payload),
+                    "$context.authorizer.claims.sub": claims.get("sub", "-"),
+                    "$context.authorizer.claims.client_id": claims.get("client_id", "-"),
+                    "$context.authorizer.claims.scope": claims.get("scope", "-"),
+                    "$context.identity.userArn": principal.get("userArn", "-"),
+                }
+                # Every key of the stage's format, as API Gateway writes it: "-" for what it has no value of.
+                line = {name: context.get(variable, "-") for name, variable in runner.spec.access_log_format.items()}
+                runner.access_logs.write(json.dumps(line, separators=(",", ":")) + "\n")
 
             def __getattr__(self, name: str) -> Any:
                 # Every method (QUERY, TRACE, ...) reaches the router, which answers for the ones the API lacks.
@@ -253,6 +279,15 @@ class LocalApi:
         self.server.server_close()
         self.function_logs.close_and_flush()
         self.access_logs.close_and_flush()
+
+
+def _error_message(payload: str) -> str:
+    """API Gateway's own refusal message ($context.error.message), from the gateway response's body."""
+    try:
+        message = json.loads(payload).get("message")
+    except (ValueError, AttributeError):
+        return "-"
+    return str(message) if message else "-"
 
 
 def _pid_file(port: int) -> Path:

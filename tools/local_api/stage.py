@@ -135,6 +135,8 @@ class StageSpec:
     usage_plan_name: str
     access_log_group: str
     function_log_group: str
+    access_log_format: dict[str, str] = field(default_factory=dict)
+    """The stage's access-log line: each key and the ``$context`` variable API Gateway fills it with."""
     user_pool_name: str | None = None
     """The user pool the authorizer trusts (by name; the runner finds its id on the emulator)."""
     routes: dict[str, dict[str, Route]] = field(default_factory=dict)
@@ -171,6 +173,7 @@ def read_stage(stack: manifest.Stack) -> StageSpec:
         usage_plan_name=plan["name"],
         access_log_group=next(g for g in groups if g.endswith("/access")),
         function_log_group=f"/aws/lambda/{function['function_name']}",
+        access_log_format=json.loads(stage["access_log_settings"]["format"]),
         user_pool_name=pools[0] if pools else None,
         routes=read_routes(resources),
         gateway_responses={

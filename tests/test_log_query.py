@@ -1,0 +1,395 @@
+"""The archive as tables: Glue tables that read exactly where Firehose writes, an Athena workgroup that callers cannot
+loosen, the saved queries in both dialects, and their answers on DuckDB over archived lines."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import replace
+
+import boto3
+import duckdb
+import pytest
+import sqlglot
+from moto import mock_aws
+from sqlglot import exp
+from stack_helpers import PROJECT_DIR, ref, resources
+
+from modules import log_tables
+from modules.api import ACCESS_LOG_FORMAT
+from modules.log_query import ENGINE_VERSION, LogQueryConfig
+from modules.saved_queries import SAVED_QUERIES
+from modules.secure_bucket import SecureBucketConfig
+from tools import archive_tables, manifest, query
+from tools.archive_tables import Table
+
+RESULTS = SecureBucketConfig(name="app-prod-query-results", expiration_days=7)
+
+
+def _error(**changes) -> str:
+    fields = {"name_prefix": "app-prod", "results_bucket": RESULTS} | changes
+    with pytest.raises(ValueError) as raised:
+        LogQueryConfig(**fields)
+    return str(raised.value)
+
+
+def test_bad_config_names_the_field_and_what_is_allowed():
+    assert "log_query.name_prefix" in _error(name_prefix="App") and "a-z" in _error(name_prefix="App")
+    message = _error(results_bucket=replace(RESULTS, expiration_days=None))
+    assert "results_bucket.expiration_days" in message and "query results expire" in message
+    message = _error(bytes_scanned_cutoff_per_query_mb=5)
+    assert "bytes_scanned_cutoff_per_query_mb" in message and "10" in message
+    assert "YYYY/MM/DD/HH" in _error(projection_start="2026-12-01")
+    assert "YYYY/MM/DD/HH" in _error(projection_start="2026/13/01/00")
+    assert "reader_principals" in _error(reader_principals=("arn:aws:iam::12:root",))
+    config = LogQueryConfig(name_prefix="app-prod", results_bucket=RESULTS, projection_start="2026/12/01/00")
+    assert (config.database_name, config.workgroup_name) == ("app_prod_logs", "app-prod-logs")
+
+
+def _firehose_prefixes(tf: dict) -> dict[str, str]:
+    return {
+        stream["extended_s3_configuration"]["prefix"]: stream["extended_s3_configuration"]["bucket_arn"]
+        for stream in resources(tf, "aws_kinesis_firehose_delivery_stream").values()
+    }
+
+
+@pytest.mark.parametrize("environment", ["local", "dev", "prod"])
+def test_every_table_reads_exactly_where_firehose_writes(synth, environment):
+    tf = synth.stack(environment)
+    (bucket,) = [name for name in resources(tf, "aws_s3_bucket") if name.startswith("log_archive_bucket")]
+    archive = f"s3://{ref('aws_s3_bucket', bucket, 'bucket')}/"
+    prefixes = _firehose_prefixes(tf)
+    tables = resources(tf, "aws_glue_catalog_table")
+    # One table per shipped source, and no table of a source nothing ships.
+    assert sorted(t["storage_descriptor"]["location"] for t in tables.values()) == sorted(
+        archive + prefix for prefix in prefixes
+    )
+    for prefix, bucket_arn in prefixes.items():
+        assert bucket_arn == ref("aws_s3_bucket", bucket, "arn")
+        (table,) = [t for t in tables.values() if t["storage_descriptor"]["location"] == archive + prefix]
+        parameters = table["parameters"]
+        # Firehose adds its default UTC hour, YYYY/MM/DD/HH/, after a prefix without a timestamp expression;
+        # "$${" is Terraform's literal "${", which Athena fills in with the projected hour.
+        assert "!{timestamp" not in prefix and "!{" not in prefix
+        assert parameters["storage.location.template"] == archive + prefix + "$${datehour}/"
+        assert log_tables.FIREHOSE_TIME_PREFIX == "YYYY/MM/DD/HH/"
+        assert parameters["projection.datehour.format"] == "yyyy/MM/dd/HH"
+        assert parameters["projection.enabled"] == "true" and parameters["projection.datehour.type"] == "date"
+        assert parameters["projection.datehour.interval"] == "1"
+        assert parameters["projection.datehour.interval.unit"] == "HOURS"
+        assert table["partition_keys"] == [{"name": "datehour", "type": "string", "comment": "UTC hour, YYYY/MM/DD/HH"}]
+        assert table["table_type"] == "EXTERNAL_TABLE" and table["storage_descriptor"]["compressed"] is True
+
+
+def test_projection_starts_at_the_first_apply_and_never_moves(prod):
+    (created_name, created) = next(iter(resources(prod, "terraform_data").items()))
+    assert created == {**created, "input": "${timestamp()}", "lifecycle": {"ignore_changes": ["input"]}}
+    for table in resources(prod, "aws_glue_catalog_table").values():
+        expected = f'${{formatdate("YYYY/MM/DD/hh", terraform_data.{created_name}.output)}},NOW'
+        assert table["parameters"]["projection.datehour.range"] == expected
+
+
+def test_each_source_has_the_columns_its_lines_have(prod):
+    tables = {t["name"]: t for t in resources(prod, "aws_glue_catalog_table").values()}
+    assert sorted(tables) == ["api_access", "api_execution", "function_api", "function_release_hook", "waf"]
+    access = tables["api_access"]["storage_descriptor"]
+    # Every key of the access-log format the API writes, and nothing else.
+    assert [c["name"] for c in access["columns"]] == [log_tables._snake(key) for key in json.loads(ACCESS_LOG_FORMAT)]
+    parameters = access["ser_de_info"]["parameters"]
+    assert parameters["ignore.malformed.json"] == "true"
+    assert parameters["mapping.request_time_epoch"] == "requesttimeepoch"
+    function = tables["function_api"]["storage_descriptor"]
+    assert function["ser_de_info"]["serialization_library"] == log_tables.OPENX_JSON
+    assert {"ts", "level", "message", "correlation_id", "caller", "platform_type"} <= {
+        c["name"] for c in function["columns"]
+    }
+    assert function["ser_de_info"]["parameters"]["mapping.ts"] == "timestamp"
+    execution = tables["api_execution"]["storage_descriptor"]["ser_de_info"]
+    assert execution["serialization_library"] == log_tables.REGEX
+    waf = {c["name"]: c["type"] for c in tables["waf"]["storage_descriptor"]["columns"]}
+    assert waf["action"] == "string" and waf["httprequest"].startswith("struct<clientip:string,country:string,")
+
+
+def test_the_workgroup_enforces_its_configuration_and_encrypts_results(prod):
+    (workgroup,) = resources(prod, "aws_athena_workgroup").values()
+    configuration = workgroup["configuration"]
+    assert configuration["enforce_workgroup_configuration"] is True
+    assert configuration["bytes_scanned_cutoff_per_query"] == 10 * 1024 * 1024 * 1024
+    assert configuration["engine_version"] == {"selected_engine_version": ENGINE_VERSION}
+    assert configuration["publish_cloudwatch_metrics_enabled"] is True
+    result = configuration["result_configuration"]
+    (key,) = resources(prod, "aws_kms_key")
+    assert result["encryption_configuration"] == {
+        "encryption_option": "SSE_KMS",
+        "kms_key_arn": ref("aws_kms_key", key, "arn"),
+    }
+    (results_bucket,) = [n for n in resources(prod, "aws_s3_bucket") if n.startswith("log_query_results_bucket")]
+    assert result["output_location"] == f"s3://{ref('aws_s3_bucket', results_bucket, 'bucket')}/results/"
+    # Results expire: they are copies of archived lines.
+    (lifecycle,) = [
+        r
+        for r in resources(prod, "aws_s3_bucket_lifecycle_configuration").values()
+        if r["bucket"] == ref("aws_s3_bucket", results_bucket, "id")
+    ]
+    assert any(e.get("days") == 30 for rule in lifecycle["rule"] for e in rule.get("expiration", []))
+    (sse,) = [
+        r
+        for r in resources(prod, "aws_s3_bucket_server_side_encryption_configuration").values()
+        if r["bucket"] == ref("aws_s3_bucket", results_bucket, "id")
+    ]
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+
+
+def test_prod_saves_every_runbook_query_in_the_workgroup(prod, local):
+    named = {q["name"]: q for q in resources(prod, "aws_athena_named_query").values()}
+    assert sorted(named) == sorted(q.name for q in SAVED_QUERIES)
+    (workgroup_name,) = resources(prod, "aws_athena_workgroup")
+    (database_name,) = resources(prod, "aws_glue_catalog_database")
+    for saved in SAVED_QUERIES:
+        assert named[saved.name]["query"] == saved.sql
+        assert named[saved.name]["workgroup"] == ref("aws_athena_workgroup", workgroup_name)
+        assert named[saved.name]["database"] == ref("aws_glue_catalog_database", database_name, "name")
+    assert not resources(local, "aws_athena_named_query")
+
+
+def _tables_read(sql: str, dialect: str) -> set[str]:
+    tree = sqlglot.parse_one(sql, read=dialect)
+    return {table.name for table in tree.find_all(exp.Table)}
+
+
+@pytest.mark.parametrize("saved", SAVED_QUERIES, ids=lambda q: q.name)
+def test_every_saved_query_parses_in_both_dialects_and_declares_what_it_reads(saved):
+    assert _tables_read(saved.sql, "athena") == set(saved.tables)
+    translated = query.to_duckdb(saved.sql)
+    assert _tables_read(translated, "duckdb") == set(saved.tables)
+    assert saved.sql.count("?") == translated.count("?") == len(saved.parameters)
+    # Every query bounds the partition first: what keeps Athena from reading the whole archive.
+    assert saved.sql.count("datehour BETWEEN ? AND ?") == len(saved.tables)
+
+
+# --- the saved queries' answers, on DuckDB over archived objects in S3 (moto in-process) ---------------------------
+
+BUCKET = "archive"
+HOUR, EARLIER = "2026/12/03/10", "2026/12/03/07"
+CLIENT = "app-client-1"
+
+
+def _access(request_id: str, method: str, route: str, status: int, latency: int, *, client: str = CLIENT) -> str:
+    context = {
+        "$context.requestId": request_id,
+        "$context.requestTimeEpoch": "1796292000000",
+        "$context.httpMethod": method,
+        "$context.resourcePath": route,
+        "$context.path": f"/v1{route}",
+        "$context.status": str(status),
+        "$context.responseLatency": str(latency),
+        "$context.integrationLatency": str(latency - 5),
+        "$context.identity.apiKeyId": "key-1",
+        "$context.authorizer.claims.client_id": client,
+        "$context.error.message": "Internal server error" if status >= 500 else "-",
+    }
+    return json.dumps({k: context.get(v, "-") for k, v in json.loads(ACCESS_LOG_FORMAT).items()})
+
+
+def _function(request_id: str, level: str, message: str) -> str:
+    return json.dumps(
+        {
+            "level": level,
+            "location": "create_event:120",
+            "message": message,
+            "timestamp": "2026-12-03T10:00:00.500+00:00",
+            "service": "serverless-app",
+            "cold_start": False,
+            "correlation_id": request_id,
+            "caller": {"type": "jwt", "client_id": CLIENT, "scopes": ["events/write"]},
+        }
+    )
+
+
+PLATFORM = json.dumps(
+    {"time": "2026-12-03T10:00:01.000Z", "type": "platform.runtimeDone", "record": {"status": "timeout"}}
+)
+WAF = json.dumps(
+    {
+        "timestamp": 1796292000000,
+        "formatVersion": 1,
+        "terminatingRuleId": "RateLimit",
+        "action": "BLOCK",
+        "httpRequest": {"clientIp": "203.0.113.9", "country": "NL", "headers": [], "uri": "/v1/events"},
+    }
+)
+ARCHIVE = {
+    "apigateway/app/access": [
+        _access("req-a", "POST", "/events", 202, 40),
+        _access("req-b", "POST", "/events", 422, 12),
+        _access("req-c", "GET", "/health", 200, 8, client="-"),
+        _access("req-d", "POST", "/events", 502, 900),
+    ],
+    "lambda/app-api": [
+        _function("req-a", "INFO", "event accepted"),
+        _function("req-d", "ERROR", "integration failed"),
+        "START RequestId: 1 Version: 7",  # not JSON: a row of NULLs, as OpenX with ignore.malformed.json reads it
+        PLATFORM,
+    ],
+    "apigateway/app/execution": ["(req-a) Method completed with status: 202", "no request id here"],
+    "waf/app": [WAF, WAF],
+}
+
+
+def _glue_table(tf_table: dict, location: str) -> Table:
+    descriptor = tf_table["storage_descriptor"]
+    return Table.from_glue(
+        {
+            "Name": tf_table["name"],
+            "StorageDescriptor": {
+                "Location": location,
+                "Columns": [{"Name": c["name"], "Type": c["type"]} for c in descriptor["columns"]],
+                "SerdeInfo": {
+                    "SerializationLibrary": descriptor["ser_de_info"]["serialization_library"],
+                    "Parameters": descriptor["ser_de_info"]["parameters"],
+                },
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def archived(prod):
+    """DuckDB tables built, as `make query` builds them, from prod's synthesized Glue tables and archived objects."""
+    by_schema = {}
+    for table in resources(prod, "aws_glue_catalog_table").values():
+        by_schema.setdefault(table["name"], table)
+    sources = {
+        "api_access": "apigateway/app/access",
+        "function_api": "lambda/app-api",
+        "api_execution": "apigateway/app/execution",
+        "waf": "waf/app",
+    }
+    tables = [_glue_table(by_schema[name], f"s3://{BUCKET}/logs/{source}/") for name, source in sources.items()]
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        for source, lines in ARCHIVE.items():
+            body = gzip.compress(("\n".join(lines) + "\n").encode())
+            s3.put_object(Bucket=BUCKET, Key=f"logs/{source}/{HOUR}/stream-1-{source.replace('/', '-')}", Body=body)
+        # An hour outside the bounds: never read.
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=f"logs/apigateway/app/access/{EARLIER}/old",
+            Body=gzip.compress(ARCHIVE["apigateway/app/access"][0].encode()),
+        )
+        connection = duckdb.connect()
+        counts = archive_tables.load(connection, tables, s3, since="2026/12/03/09", until="2026/12/03/11")
+    assert counts == {"api_access": 4, "function_api": 4, "api_execution": 2, "waf": 2}
+    return connection
+
+
+def _answer(connection, name: str, request_id: str | None = None) -> list[tuple]:
+    saved = next(q for q in SAVED_QUERIES if q.name == name)
+    values = query.bind(saved, {"since": "2026/12/03/09", "until": "2026/12/03/11", "id": request_id})
+    return connection.execute(query.to_duckdb(saved.sql), values).fetchall()
+
+
+def test_request_by_id_follows_one_request_across_sources(archived):
+    rows = _answer(archived, "request-by-id", "req-a")
+    assert [(source, line) for _, source, line in rows] == [
+        ("api_access", f"POST /v1/events -> 202 in 40 ms, caller {CLIENT}"),
+        ("function_api", "INFO event accepted"),
+        ("api_execution", "Method completed with status: 202"),
+    ]
+
+
+def test_status_by_route_counts_client_and_server_errors(archived):
+    assert _answer(archived, "status-by-route") == [("/events", "POST", "422", 1), ("/events", "POST", "502", 1)]
+
+
+def test_latency_by_route_gives_percentiles_per_route(archived):
+    rows = {(route, method): rest for route, method, *rest in _answer(archived, "latency-by-route")}
+    requests, p50, p99, worst, _ = rows[("/events", "POST")]
+    assert requests == 3 and worst == 900.0 and 12 <= p50 <= 900 and p99 >= p50
+    assert rows[("/health", "GET")][0] == 1
+
+
+def test_errors_has_error_lines_platform_failures_and_5xx(archived):
+    rows = _answer(archived, "errors")
+    assert {(source, request_id) for _, source, request_id, _ in rows} == {
+        ("function_api", "req-d"),
+        ("function_api", None),
+        ("api_access", "req-d"),
+    }
+    details = {detail for *_, detail in rows}
+    assert "ERROR integration failed" in details and 'platform.runtimeDone {"status":"timeout"}' in details
+
+
+def test_top_callers_and_waf_blocks(archived):
+    assert _answer(archived, "top-callers") == [(CLIENT, 3, 1, 1), ("api key key-1", 1, 0, 0)]
+    assert _answer(archived, "waf-blocks") == [("RateLimit", "203.0.113.9", "NL", 2)]
+
+
+def test_hive_types_become_duckdb_types_and_bad_ones_are_named():
+    parsed = archive_tables.parse_type("array<struct<name:string,value:string>>")
+    assert parsed.duckdb == 'STRUCT("name" VARCHAR, "value" VARCHAR)[]'
+    assert archive_tables.parse_type("struct<a:bigint,b:array<int>>").duckdb == 'STRUCT("a" BIGINT, "b" INTEGER[])'
+    with pytest.raises(ValueError, match=r"map<string,string>.*allowed string"):
+        archive_tables.parse_type("map<string,string>")
+    with pytest.raises(ValueError, match="unexpected"):
+        archive_tables.parse_type("string>")
+
+
+def _stack(synth, environment: str) -> manifest.Stack:
+    return manifest.find(environment, synth.outdir)
+
+
+def test_the_query_tool_reads_each_saved_query_and_its_parameters_from_the_synthesized_stack(synth):
+    synthesized = query.saved_queries(_stack(synth, "prod"))
+    assert synthesized == {q.name: query.SavedQuery(q.name, q.description, q.sql, q.parameters) for q in SAVED_QUERIES}
+    # local saves no named queries (the emulator cannot delete them) and has no WAF table; the tool still has the rest.
+    assert sorted(query.saved_queries(_stack(synth, "local"))) == sorted(
+        q.name for q in SAVED_QUERIES if q.name != "waf-blocks"
+    )
+
+
+def test_query_arguments_are_checked_before_anything_runs(synth):
+    saved = next(q for q in SAVED_QUERIES if q.name == "request-by-id")
+    with pytest.raises(query.QueryError, match=r"NAME=request-by-id needs ID="):
+        query.bind(saved, {"since": "a", "until": "b", "id": None})
+    with pytest.raises(query.QueryError, match="allowed a duration"):
+        query.hour("yesterday", query.datetime.now(query.UTC))
+    assert query.hour("2026-12-03T08", query.datetime.now(query.UTC)) == "2026/12/03/08"
+    queries = query.saved_queries(_stack(synth, "local"))
+    with pytest.raises(
+        query.QueryError, match=r"NAME='nope' is invalid: allowed errors, request-by-id, status-by-route, .*WAF"
+    ):
+        query.saved_query("nope", queries, "local")
+    with pytest.raises(query.QueryError, match="NAME='waf-blocks' is invalid"):
+        query.saved_query("waf-blocks", queries, "local")
+    assert query.athena_literal("it's") == "'it''s'"
+
+
+def test_every_alarm_runbook_entry_names_a_query_prod_has(prod):
+    runbook = (PROJECT_DIR / "docs" / "RUNBOOK.md").read_text()
+    sections = dict(re.findall(r"^## `([a-z0-9-]+)`\n(.*?)(?=^## |\Z)", runbook, flags=re.M | re.S))
+    named = {q["name"] for q in resources(prod, "aws_athena_named_query").values()}
+    tables = {t["name"] for t in resources(prod, "aws_glue_catalog_table").values()}
+    for alarm in resources(prod, "aws_cloudwatch_metric_alarm").values():
+        anchor = alarm["alarm_description"].rsplit("#", 1)[1]
+        (first,) = re.findall(r"^Query first: (.*)$", sections[anchor], flags=re.M)
+        names = re.findall(r"NAME=([a-z-]+)", first)
+        own_sql = re.findall(r"FROM ([a-z_]+)", first)
+        assert names or own_sql, anchor
+        assert set(names) <= named and set(own_sql) <= tables, (anchor, first)
+
+
+def test_results_expire_before_they_would_move_to_infrequent_access(dev):
+    with pytest.raises(ValueError, match=r"expiration_days.*1\.\.3650"):
+        SecureBucketConfig(name="results", expiration_days=0)
+    (results_bucket,) = [n for n in resources(dev, "aws_s3_bucket") if n.startswith("log_query_results_bucket")]
+    (lifecycle,) = [
+        r
+        for r in resources(dev, "aws_s3_bucket_lifecycle_configuration").values()
+        if r["bucket"] == ref("aws_s3_bucket", results_bucket, "id")
+    ]
+    (rule,) = [r for r in lifecycle["rule"] if r.get("expiration")]
+    # Expired after 7 days: a transition at 30 would only add a 30-day minimum charge.
+    assert rule["expiration"] == [{"days": 7}] and not rule.get("transition")
