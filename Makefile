@@ -34,49 +34,84 @@ STACKCTL := $(PY) -m tools.stackctl
 # optimized .pyc of the provider modules are compiled once (see synth/fast_import.py).
 SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
 
-.PHONY: help setup env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
+.PHONY: help setup setup-app lock env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
         test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
-        client-revoke token logs archive query emulator-start emulator-stop clean
+        client-revoke token logs archive query migrate-check emulator-start emulator-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# Setup installs with uv (hashed, pinned in tools/uv-requirements.txt): the locked set in seconds where pipenv sync
+# takes a minute and a half. Pipfile and Pipfile.lock stay the one source of truth (`make lock` updates the lock
+# with pipenv); tools/locked_requirements.py turns the lock into a hashed requirements file, refusing one that no
+# longer pins what the Pipfile asks for, and uv refuses any package whose hash is not in it.
+UV := $(CACHE)/uv/bin/uv
+export UV_CACHE_DIR := $(CACHE)/uv-cache
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+$(UV): tools/uv-requirements.txt
+	python3 -m venv $(CACHE)/uv
+	$(CACHE)/uv/bin/python -m pip install --quiet --require-hashes -r tools/uv-requirements.txt
+	touch $@
 
 $(PIPENV):
 	python3 -m venv $(CACHE)/pipenv
 	$(CACHE)/pipenv/bin/python -m pip install --quiet pipenv==$(PIPENV_VERSION)
 
-.venv/.synced: Pipfile.lock | $(PIPENV)
-	$(PIPENV) sync --dev
+# A fresh venv each time the lock changes (python3 -m venv, so pip is there for the Lambda bundle's install), so
+# nothing the lock dropped stays behind.
+.venv/.installed: Pipfile Pipfile.lock tools/locked_requirements.py | $(UV)
+	mkdir -p $(CACHE)
+	python3 tools/locked_requirements.py --dev > $(CACHE)/requirements.txt
+	rm -rf .venv
+	python3 -m venv .venv
+	VIRTUAL_ENV=$(CURDIR)/.venv $(UV) pip install --quiet --require-hashes -r $(CACHE)/requirements.txt
 	touch $@
 
 $(TF_CLI_CONFIG_FILE): tools/terraform_cli_config.sh
+	mkdir -p $(CACHE)
 	tools/terraform_cli_config.sh $@ $(CACHE) $(AWS_PROVIDER_VERSION)
 
-$(CACHE)/checkov/.installed: tools/checkov-requirements.txt
-	python3 -m venv $(CACHE)/checkov
-	$(CACHE)/checkov/bin/python -m pip install --quiet -r tools/checkov-requirements.txt
+# The tool venvs are fully pinned (a freeze of a working install) and only the test targets need them.
+$(CACHE)/checkov/.installed: tools/checkov-requirements.txt | $(UV)
+	rm -rf $(CACHE)/checkov
+	$(UV) venv --quiet --python python3 $(CACHE)/checkov
+	VIRTUAL_ENV=$(CACHE)/checkov $(UV) pip install --quiet -r tools/checkov-requirements.txt
 	touch $@
 
-$(CACHE)/ci-tools/.installed: tools/ci-requirements.txt
-	python3 -m venv $(CACHE)/ci-tools
-	$(CACHE)/ci-tools/bin/python -m pip install --quiet -r tools/ci-requirements.txt
+$(CACHE)/ci-tools/.installed: tools/ci-requirements.txt | $(UV)
+	rm -rf $(CACHE)/ci-tools
+	$(UV) venv --quiet --python python3 $(CACHE)/ci-tools
+	VIRTUAL_ENV=$(CACHE)/ci-tools $(UV) pip install --quiet -r tools/ci-requirements.txt
 	touch $@
 
 # The cdktf CLI and the IAM engine of tests/simulation, from package-lock.json (no install scripts run).
 node_modules/.installed: package-lock.json
-	npm ci --no-audit --no-fund --ignore-scripts
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-setup: .venv/.synced $(TF_CLI_CONFIG_FILE) $(CACHE)/checkov/.installed $(CACHE)/ci-tools/.installed node_modules/.installed ## Install everything from the lock files (idempotent)
+# What the app and the deploy targets need, and what the tests need on top. Independent installs run side by side;
+# when everything is current this is one quick `make -q`.
+SETUP_APP := .venv/.installed $(TF_CLI_CONFIG_FILE)
+SETUP_ALL := $(SETUP_APP) $(CACHE)/checkov/.installed $(CACHE)/ci-tools/.installed node_modules/.installed
+
+setup-app: ## Install what synth, `make up` and the deploy targets need (the venv, the Terraform CLI config)
+	@$(MAKE) -q $(SETUP_APP) 2>/dev/null || $(MAKE) -j 4 --output-sync=target $(SETUP_APP)
+
+setup: ## Install everything from the lock files, side by side (idempotent): setup-app, the tool venvs, npm tools
+	@$(MAKE) -q $(SETUP_ALL) 2>/dev/null || $(MAKE) -j 4 --output-sync=target $(SETUP_ALL)
+
+lock: $(PIPENV) ## Update Pipfile.lock from the Pipfile (pipenv lock); the next setup installs it
+	$(PIPENV) lock
 
 env: ## Print the exports under which the cdktf CLI and plain terraform work here: eval "$$(make env)"
 	@$(MAKE) setup >&2
-	@echo 'export PATH="$(CURDIR)/node_modules/.bin:$(CACHE)/pipenv/bin:$$PATH"'
-	@echo 'export PIPENV_VENV_IN_PROJECT=1 PIPENV_VERBOSITY=-1 PIPENV_NOSPIN=1 CHECKPOINT_DISABLE=1'
+	@echo 'export PATH="$(CURDIR)/node_modules/.bin:$$PATH" CHECKPOINT_DISABLE=1'
 	@echo 'export TF_CLI_CONFIG_FILE="$(TF_CLI_CONFIG_FILE)" JSII_RUNTIME_PACKAGE_CACHE_ROOT="$(CACHE)/jsii"'
 	@echo 'export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 GOGC=$(GOGC)'
 
-synth: setup ## Synthesize every stack into cdktf.out/
+synth: setup-app ## Synthesize every stack into cdktf.out/
 	$(SYNTH)
 
 validate: synth ## terraform init -backend=false + validate on every stack
@@ -89,28 +124,28 @@ bootstrap: synth ## Create the remote-state bucket for ENV's account (BOOTSTRAP_
 plan: synth ## Plan ENV's stack into cdktf.out/plans/<stack>.tfplan (+ .json, .md summary); refuses data loss
 	$(STACKCTL) plan $(ENV)
 
-apply-plan: setup ## Apply exactly the plan `make plan ENV=...` saved (what was reviewed), without synthesizing again
+apply-plan: setup-app ## Apply exactly the plan `make plan ENV=...` saved (what was reviewed), without synthesizing again
 	$(STACKCTL) apply-plan $(ENV)
 
 release: synth ## Apply ENV's stack, then shift its live alias to the new version (CodeDeploy; ALL_AT_ONCE=1 in an emergency)
 	$(PY) -m tools.release $(ENV) $(if $(ALL_AT_ONCE),--all-at-once)
 
-release-applied: setup ## Shift ENV's live alias to the version the last apply published (CI, after apply-plan; no synth)
+release-applied: setup-app ## Shift ENV's live alias to the version the last apply published (CI, after apply-plan; no synth)
 	$(PY) -m tools.release $(ENV) --no-apply
 
-client: setup ## Issue API client NAME its credentials on ENV (app client + API key), printed once; SCOPES=a,b
+client: setup-app ## Issue API client NAME its credentials on ENV (app client + API key), printed once; SCOPES=a,b
 	$(PY) -m tools.clients issue $(ENV) --name '$(NAME)' $(if $(SCOPES),--scopes '$(SCOPES)')
 
-clients: setup ## List ENV's API clients
+clients: setup-app ## List ENV's API clients
 	$(PY) -m tools.clients list $(ENV)
 
-client-rotate: setup ## Add a new key for client NAME beside its current one; RETIRE=1 deletes all but the newest
+client-rotate: setup-app ## Add a new key for client NAME beside its current one; RETIRE=1 deletes all but the newest
 	$(PY) -m tools.clients rotate $(ENV) --name '$(NAME)' $(if $(RETIRE),--retire)
 
-token: setup ## Print an access token: SCOPES=events/write, NAME=<client> (emulator), AS_USER=1 (a user's, no API scope)
+token: setup-app ## Print an access token: SCOPES=events/write, NAME=<client> (emulator), AS_USER=1 (a user's, no API scope)
 	@$(PY) -m tools.tokens $(ENV) $(if $(SCOPES),--scopes '$(SCOPES)') $(if $(NAME),--name '$(NAME)') $(if $(AS_USER),--user)
 
-client-revoke: setup ## Delete every credential of client NAME on ENV
+client-revoke: setup-app ## Delete every credential of client NAME on ENV
 	$(PY) -m tools.clients revoke $(ENV) --name '$(NAME)'
 
 deploy: synth ## terraform apply of ENV's stack
@@ -128,22 +163,22 @@ emulator-start: synth ## Start the local AWS emulator on EMULATOR_PORT (the port
 emulator-stop: ## Stop the local AWS emulator
 	@if [ -x $(PY) ] && [ -f cdktf.out/manifest.json ]; then $(PY) -m tools.emulator stop; fi
 
-up: setup ## Synth, emulator, bootstrap, deploy `local`, print its outputs, call the API; times each step
+up: setup-app ## Synth, emulator, bootstrap, deploy `local`, print its outputs, call the API; times each step
 	$(PY) -m tools.devloop up --make-started $(MAKE_STARTED)
 
-serve: setup ## Run the local API in the foreground (routes, keys, throttle, models of the stack; reloads on edit)
+serve: setup-app ## Run the local API in the foreground (routes, keys, throttle, models of the stack; reloads on edit)
 	$(PY) -m tools.local_api
 
-logs: setup ## Read ENV's log groups: SINCE=15m, FILTER='"ERROR"', GROUP=<part of a name>, FOLLOW=1
+logs: setup-app ## Read ENV's log groups: SINCE=15m, FILTER='"ERROR"', GROUP=<part of a name>, FOLLOW=1
 	$(PY) -m tools.logs $(ENV) --since $(or $(SINCE),15m) $(if $(FILTER),--filter '$(FILTER)') \
 	    $(if $(GROUP),--group '$(GROUP)') $(if $(FOLLOW),--follow)
 
-archive: setup ## Print ENV's archived log lines: SINCE=1h, SOURCE=lambda/<function>, GREP=<text>, LIST=1
+archive: setup-app ## Print ENV's archived log lines: SINCE=1h, SOURCE=lambda/<function>, GREP=<text>, LIST=1
 	$(PY) -m tools.archive $(ENV) --since $(or $(SINCE),1h) $(if $(SOURCE),--source '$(SOURCE)') \
 	    $(if $(GREP),--grep '$(GREP)') $(if $(LIST),--list)
 
 # SQL reaches the command through the environment (make exports command-line variables), so its quotes survive.
-query: setup ## Query ENV's archive: NAME=<saved query> or SQL='SELECT …', SINCE=1h, UNTIL=, ID=<request id>, CSV=1, LIST=1
+query: setup-app ## Query ENV's archive: NAME=<saved query> or SQL='SELECT …', SINCE=1h, UNTIL=, ID=<request id>, CSV=1, LIST=1
 	$(PY) -m tools.query $(ENV) $(if $(NAME),--name '$(NAME)') $(if $(SQL),--sql "$$SQL") --since '$(or $(SINCE),1h)' \
 	    $(if $(UNTIL),--until '$(UNTIL)') $(if $(ID),--id '$(ID)') $(if $(CSV),--csv) $(if $(LIST),--list)
 
@@ -162,19 +197,22 @@ test-unit: setup ## The fast inner loop: no terraform, no emulator
 test-emulator: setup ## Only the tests that apply to the emulator
 	$(PY) -m pytest -m emulator
 
-lint: setup ## ruff check and ruff format --check
+lint: setup-app ## ruff check and ruff format --check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: setup ## Format every Python file (ruff format) and apply ruff's safe fixes
+format: setup-app ## Format every Python file (ruff format) and apply ruff's safe fixes
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-docs: setup ## Regenerate the README's module reference from the docstrings in modules/
+docs: setup-app ## Regenerate the README's module reference from the docstrings in modules/
 	$(PY) -m tools.reference
 
-openapi: setup ## Write docs/openapi.json from the handler's routes and models (a test fails when it is stale)
+openapi: setup-app ## Write docs/openapi.json from the handler's routes and models (a test fails when it is stale)
 	$(PY) -m stacks.contract
+
+migrate-check: setup-app ## Synthesize the app with CDK Terrain (cdktn) in a side venv and compare; writes docs/MIGRATION.md
+	$(PY) -m tools.migrate_check
 
 bench: setup ## Measure synth, tests, apply, handler and log cost; writes docs/BENCHMARKS.md
 	$(PY) -m tools.bench

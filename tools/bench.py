@@ -151,6 +151,37 @@ def bench_up() -> dict:
     }
 
 
+def bench_fresh_clone(work: Path) -> dict:
+    """A new user's first run: a clone of HEAD, `make setup-app` (what `make up` needs), the rest of `make setup`
+    (what `make test` adds), then `make up` in that clone with a stopped emulator (its total counts the setup)."""
+    clone = work / "fresh-clone"
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_DIR), str(clone)], check=True)
+    # The clone's tools must not find this checkout's caches or outputs.
+    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_OUTDIR", "VIRTUAL_ENV")}
+
+    def make(*args: str) -> tuple[float, str]:
+        started = time.perf_counter()
+        run = subprocess.run(["make", *args], cwd=clone, env=env, capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            raise RuntimeError(
+                f"make {' '.join(args)} in a fresh clone failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}"
+            )
+        return time.perf_counter() - started, run.stdout
+
+    subprocess.run(["make", "down"], cwd=PROJECT_DIR, capture_output=True, check=False)
+    up, up_out = make("up")  # the first command of a new user: its setup-app is its first step
+    make("down")
+    rest, _ = make("setup")
+    steps = up_out.split("== timings ==", 1)[-1].strip("\n").splitlines()
+    setup_app = next(float(line.split()[-2]) for line in steps if line.strip().startswith("setup"))
+    return {
+        "setup_app": summary([setup_app]),
+        "setup_rest": summary([rest]),
+        "up_with_setup": summary([up]),
+        "up_steps": steps,
+    }
+
+
 # Terraform's own per-resource timing in an apply's output: "aws_kms_key.key_F64E54E4: Creation complete after 8s".
 COMPLETE = re.compile(r"^([\w.\[\]\"-]+): (?:Creation|Modifications|Destruction) complete after (\d+)m?(\d*)s", re.M)
 
@@ -405,6 +436,18 @@ def render(results: dict) -> str:
             ),
             _row("`make up` again, nothing changed", u["warm"], "s", f"< 20 s: {ok(u['warm']['median'] < 20)}"),
         ]
+    if "fresh" in results:
+        f = results["fresh"]
+        lines += [
+            _row("fresh clone: `make setup-app` (venv, Terraform CLI config)", f["setup_app"], "s"),
+            _row("fresh clone: the rest of `make setup` (tool venvs, npm)", f["setup_rest"], "s"),
+            _row(
+                "fresh clone: first `make up`, its setup included",
+                f["up_with_setup"],
+                "s",
+                f"< 90 s: {ok(f['up_with_setup']['median'] < 90)}",
+            ),
+        ]
     lines += [
         _row("emulator: bootstrap apply", e["bootstrap_apply"], "s"),
         _row("emulator: apply of `local`", e["local_apply"], "s"),
@@ -485,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             ("emulator", lambda: bench_emulator(work)),
             ("tests", bench_tests),
             ("up", bench_up),
+            ("fresh", lambda: bench_fresh_clone(work)),
             ("log_cost", log_cost_model),
         )
         for name, step in steps:
