@@ -393,3 +393,20 @@ def test_results_expire_before_they_would_move_to_infrequent_access(dev):
     (rule,) = [r for r in lifecycle["rule"] if r.get("expiration")]
     # Expired after 7 days: a transition at 30 would only add a 30-day minimum charge.
     assert rule["expiration"] == [{"days": 7}] and not rule.get("transition")
+
+
+def test_the_athena_path_runs_in_the_workgroup_and_bills_at_least_10_mb():
+    # moto's in-process Athena: it checks the request's shape (botocore) and answers with no rows.
+    said = []
+    with mock_aws():
+        athena = boto3.client("athena", region_name="us-east-1")
+        athena.create_work_group(Name="wg", Configuration={"ResultConfiguration": {"OutputLocation": "s3://r/q/"}})
+        saved = next(q for q in SAVED_QUERIES if q.name == "status-by-route")
+        parameters = query.bind(saved, {"since": "2026/12/03/00", "until": "2026/12/03/01"})
+        assert query.run_athena(athena, saved.sql, parameters, database="d", workgroup="wg", progress=said.append) == (
+            [],
+            [],
+        )
+        (execution,) = athena.list_query_executions(WorkGroup="wg")["QueryExecutionIds"]
+        assert athena.get_query_execution(QueryExecutionId=execution)["QueryExecution"]["Query"] == saved.sql
+    assert said[-1].startswith("scanned 0 B in ") and "$0.000052 ($5 per TB, 10 MB minimum)" in said[-1]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tools import archive_tables, manifest, stackctl
+from tools import archive_tables, manifest
 from tools.aws import clients_for
 from tools.logs import parse_since
 from tools.manifest import StackError
@@ -139,22 +139,18 @@ def run_athena(
         reason = execution["Status"].get("StateChangeReason", "no reason given")
         raise QueryError(f"Athena query {query_id} {state}: {reason}")
     billed = max(scanned, MIN_BILLED_BYTES)
+    output = execution.get("ResultConfiguration", {}).get("OutputLocation", "the workgroup's results location")
     progress(
         f"scanned {_size(scanned)} in {time.monotonic() - started:.1f} s: ${billed / 1e12 * DOLLARS_PER_TB:.6f} "
-        f"(${DOLLARS_PER_TB:g} per TB, 10 MB minimum); results in {execution['ResultConfiguration']['OutputLocation']}"
+        f"(${DOLLARS_PER_TB:g} per TB, 10 MB minimum); results in {output}"
     )
     rows: list[tuple] = []
     header: list[str] = []
     for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
-        if not header:
-            header = [c["Name"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
-        for row in page["ResultSet"]["Rows"]:
-            values = tuple(cell.get("VarCharValue") for cell in row["Data"])
-            if not rows and values == tuple(header):  # a SELECT's first row repeats the column names
-                rows.append(())
-                continue
-            rows.append(values)
-    return header, [r for r in rows if r]
+        header = header or [c["Name"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
+        rows += [tuple(cell.get("VarCharValue") for cell in row["Data"]) for row in page["ResultSet"]["Rows"]]
+    # A SELECT's first row repeats the column names.
+    return header, rows[1:] if rows and rows[0] == tuple(header) else rows
 
 
 def _size(count: float) -> str:
@@ -219,11 +215,13 @@ def run(
         statement, parameters = query.sql, bind(query, {**bounds, "id": request_id})
     else:
         statement, parameters = str(sql), []
-    values = stackctl.outputs(kind)
+    # Both names are fixed at synth: no need to ask Terraform for its outputs.
+    database = stack.one("aws_glue_catalog_database")["name"]
+    workgroup = stack.one("aws_athena_workgroup")["name"]
     client = clients_for(stack)
     progress = lambda text: print(text, file=sys.stderr)  # noqa: E731
     if stack.emulated:
-        glue_tables = archive_tables.glue_tables(client("glue"), str(values["glue_database_name"]))
+        glue_tables = archive_tables.glue_tables(client("glue"), database)
         header, rows = run_local(
             statement,
             parameters,
@@ -238,8 +236,8 @@ def run(
             client("athena"),
             statement,
             parameters,
-            database=str(values["glue_database_name"]),
-            workgroup=str(values["athena_workgroup_name"]),
+            database=database,
+            workgroup=workgroup,
             progress=progress,
         )
     render(header, rows, as_csv=as_csv)
