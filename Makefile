@@ -127,11 +127,11 @@ plan: synth ## Plan ENV's stack into cdktf.out/plans/<stack>.tfplan (+ .json, .m
 apply-plan: setup-app ## Apply exactly the plan `make plan ENV=...` saved (what was reviewed), without synthesizing again
 	$(STACKCTL) apply-plan $(ENV)
 
-release: synth ## Apply ENV's stack, then shift its live alias to the new version (CodeDeploy; ALL_AT_ONCE=1 in an emergency)
-	$(PY) -m tools.release $(ENV) $(if $(ALL_AT_ONCE),--all-at-once)
+release: synth ## Apply ENV's stack, then shift each route group's live alias (or GROUP's) to its new version (CodeDeploy; ALL_AT_ONCE=1 in an emergency)
+	$(PY) -m tools.release $(ENV) $(if $(GROUP),--group $(GROUP)) $(if $(ALL_AT_ONCE),--all-at-once)
 
 release-applied: setup-app ## Shift ENV's live alias to the version the last apply published (CI, after apply-plan; no synth)
-	$(PY) -m tools.release $(ENV) --no-apply
+	$(PY) -m tools.release $(ENV) --no-apply $(if $(GROUP),--group $(GROUP))
 
 client: setup-app ## Issue API client NAME its credentials on ENV (app client + API key), printed once; SCOPES=a,b
 	$(PY) -m tools.clients issue $(ENV) --name '$(NAME)' $(if $(SCOPES),--scopes '$(SCOPES)')

@@ -1,4 +1,4 @@
-"""The REST API: regional API Gateway in front of the function's ``live`` alias, its methods, authorizers, request
+"""The REST API: regional API Gateway in front of each route group's ``live`` alias, its methods, authorizers, request
 models and CORS built from the OpenAPI contract; throttled, metered by usage plan, logged."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from modules.account import AccountContext
+from modules.alarms import Metric
 from modules.cors import CorsConfig
 from modules.function import Function
 from modules.iam import document
@@ -161,11 +162,17 @@ class ApiConfig:
         checks.done()
 
 
+def api_metric(config: ApiConfig, name: str, stat: str = "Sum") -> Metric:
+    """API Gateway's metric ``name`` of the API ``config`` describes, by the dimensions API Gateway publishes for a
+    stage (``ApiName``, ``Stage``): plain strings, so alarms can be declared before the API is."""
+    return Metric("AWS/ApiGateway", name, {"ApiName": config.name, "Stage": config.stage_name}, stat)
+
+
 class Api(Construct):
-    """A regional REST API in front of a function's ``live`` alias, built from the OpenAPI contract: each operation's
-    caller check (a Cognito access token with one of its scopes, a SigV4 signature, the usage plan's key), its
-    request model and parameters; the stage throttled, JSON access logs and execution logs shipped to the archive;
-    a resource policy that keeps the signed operations to this account; CORS when configured."""
+    """A regional REST API in front of each route group's ``live`` alias, built from the OpenAPI contract: each
+    operation's caller check (a Cognito access token with one of its scopes, a SigV4 signature, the usage plan's
+    key), its request model and parameters; the stage throttled, JSON access logs and execution logs shipped to the
+    archive; a resource policy that keeps the signed operations to this account; CORS when configured."""
 
     rest_api: ApiGatewayRestApi
     """The REST API (REGIONAL endpoint)."""
@@ -193,18 +200,27 @@ class Api(Construct):
         id: str,
         *,
         config: ApiConfig,
-        function: Function,
+        functions: Mapping[str, Function],
+        routes: Mapping[str, str],
         contract: Mapping[str, Any],
         shipping: LogShipping,
         account: AccountContext,
         identity: Identity | None = None,
         execute_api_endpoint: bool = True,
     ) -> None:
-        """``execute_api_endpoint``: keep the stage's default ``execute-api`` URL (off when a custom domain is the
-        only way in, see ``ApiDomain``)."""
+        """``functions``: each route group's function by group name; the first also answers every path the contract
+        does not declare (its 404). ``routes``: the group serving each of the contract's paths.
+        ``execute_api_endpoint``: keep the stage's default ``execute-api`` URL (off when a custom domain is the only
+        way in, see ``ApiDomain``)."""
         super().__init__(scope, id)
         self._config = config
         self.operations = list(operations(contract))
+        unrouted = sorted(set(contract.get("paths", {})) - set(routes))
+        if not functions or unrouted or not set(routes.values()) <= set(functions):
+            raise ContractError(
+                f"api routes: every path of the contract needs a route group of {sorted(functions)}; unrouted "
+                f"{unrouted}, unknown groups {sorted(set(routes.values()) - set(functions))}"
+            )
         self.rest_api = ApiGatewayRestApi(
             self,
             "rest_api",
@@ -230,7 +246,9 @@ class Api(Construct):
             else None
         )
         self.methods = {}
-        parts = self._routes(contract, function.alias.invoke_arn)
+        fallback = next(iter(functions.values()))
+        invoke_uris = {path: functions[group].alias.invoke_arn for path, group in routes.items()}
+        parts = self._routes(contract, invoke_uris, fallback.alias.invoke_arn)
         responses = self._gateway_responses(api_id)
         parts += [r.id for r in responses]
         if config.cors:
@@ -261,16 +279,17 @@ class Api(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[self.policy] if self.policy else None,
         )
-        LambdaPermission(
-            self,
-            "invoke_permission",
-            statement_id="AllowThisApiOnly",
-            action="lambda:InvokeFunction",
-            function_name=function.lambda_function.function_name,
-            qualifier=function.alias.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=f"{self.rest_api.execution_arn}/*",
-        )
+        for index, (group, function) in enumerate(functions.items()):
+            LambdaPermission(
+                self,
+                "invoke_permission" if index == 0 else f"invoke_permission_{slug(group)}",
+                statement_id="AllowThisApiOnly",
+                action="lambda:InvokeFunction",
+                function_name=function.lambda_function.function_name,
+                qualifier=function.alias.name,
+                principal="apigateway.amazonaws.com",
+                source_arn=f"{self.rest_api.execution_arn}/*",
+            )
         self.access_log_group = shipping.log_group(
             self, "access_logs", name=f"/aws/apigateway/{config.name}/access", source=f"apigateway/{config.name}/access"
         )
@@ -319,6 +338,10 @@ class Api(Construct):
             ),
             quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=config.usage_plan_quota_per_day, period="DAY"),
         )
+
+    def metric(self, name: str, stat: str = "Sum") -> Metric:
+        """API Gateway's metric ``name`` of this API's stage (see ``api_metric``)."""
+        return api_metric(self._config, name, stat)
 
     @property
     def url(self) -> str:
@@ -372,13 +395,14 @@ class Api(Construct):
         self.methods[where] = method
         return method
 
-    def _routes(self, contract: Mapping[str, Any], invoke_uri: str) -> list:
+    def _routes(self, contract: Mapping[str, Any], invoke_uris: Mapping[str, str], fallback_uri: str) -> list:
         """Resources, methods, request models and validators from the OpenAPI ``contract``.
 
         Every operation becomes a method with the caller check its security declares, proxying to the alias and
         validating its JSON body against a draft-04 model of the document's schema. Each declared path also gets
         ``ANY`` (so the function answers 405 with the methods it has), and ``/{proxy+}`` sends every other path to
-        the function's 404; both behind ``_fallback_access``.
+        the first group's 404; both behind ``_fallback_access``. A declared path proxies to the alias of the group
+        that serves it.
         """
         api_id = self.rest_api.id
         components = contract.get("components", {}).get("schemas", {})
@@ -440,7 +464,7 @@ class Api(Construct):
                 http_method=method.http_method,
                 type="AWS_PROXY",
                 integration_http_method="POST",
-                uri=invoke_uri,
+                uri=invoke_uris.get(path, fallback_uri) if path else fallback_uri,
             )
             parts += [method.id, integration.id, integration.uri]
         return parts

@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from modules.account import AccountContext
+from modules.alarms import Metric
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
@@ -364,6 +365,19 @@ class Function(Construct):
         creation and ignores them afterwards, so a plan after a release shows no change."""
         self.alias.lifecycle = TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"])
         self.alias.description = "What API Gateway invokes; CodeDeploy shifts it to new versions (make release)"
+
+    def metric(self, name: str, stat: str = "Sum", *, of: str = "alias", version: str | None = None) -> Metric:
+        """Lambda's metric ``name`` of this function, with the dimensions Lambda publishes it under: ``of="alias"``
+        the ``live`` alias (what callers reach), ``of="function"`` every version together; ``version`` narrows the
+        alias's metric to the invocations that ran that version (``ExecutedVersion``, what a release gate watches)."""
+        if of not in ("alias", "function"):
+            raise ValueError(f"of={of!r}: allowed 'alias' or 'function'")
+        dimensions = {"FunctionName": self.name}
+        if of == "alias":
+            dimensions["Resource"] = f"{self.name}:{ALIAS_NAME}"
+        if version is not None:
+            dimensions["ExecutedVersion"] = version
+        return Metric("AWS/Lambda", name, dimensions, stat)
 
     @property
     def name(self) -> str:

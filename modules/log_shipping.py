@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
 from constructs import Construct
 
 from modules.account import AccountContext
+from modules.alarms import Metric
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document, trust
@@ -190,6 +191,12 @@ class LogShipping(Construct):
         )
         self.ship(group, source=source)
         return group
+
+    def delivery_metric(self, stream_name: str, name: str, stat: str) -> Metric:
+        """Firehose's metric ``name`` of one of this module's delivery streams."""
+        if stream_name not in self.stream_names.values():
+            raise ValueError(f"stream_name={stream_name!r}: allowed {sorted(self.stream_names.values())}")
+        return Metric("AWS/Firehose", name, {"DeliveryStreamName": stream_name}, stat)
 
     def ship(self, group: CloudwatchLogGroup, *, source: str) -> KinesisFirehoseDeliveryStream:
         """Subscribe ``group`` to a new Firehose stream that writes under ``logs/<source>/`` in the archive."""

@@ -106,6 +106,10 @@ class Release(Construct):
     """The CodeDeploy application (compute platform Lambda)."""
     deployment_group: CodedeployDeploymentGroup
     """Blue/green with traffic control on the alias, stopped and rolled back by the gating alarms."""
+    name: str
+    """The CodeDeploy application's name (a plain string)."""
+    deployment_group_name: str
+    """``<name>-live`` (a plain string)."""
     deployment_config_name: str
     """A predefined ``CodeDeployDefault.Lambda*`` configuration, or the custom one made here."""
     role: IamRole
@@ -124,6 +128,7 @@ class Release(Construct):
         hook: Function | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self.name, self.deployment_group_name = name, f"{name}-live"
         if not config.uses_codedeploy:
             raise ValueError("release.strategy='direct' needs no Release construct: build it only for CodeDeploy")
         function.hand_alias_to_releases()
@@ -181,7 +186,7 @@ class Release(Construct):
             self,
             "group",
             app_name=self.application.name,
-            deployment_group_name=f"{name}-live",
+            deployment_group_name=self.deployment_group_name,
             service_role_arn=self.role.arn,
             deployment_config_name=self.deployment_config_name,
             deployment_style=CodedeployDeploymentGroupDeploymentStyle(

@@ -1,24 +1,33 @@
-"""The API's OpenAPI document, generated from the handler's routes and models (one contract), with the limits each
-environment enforces; ``python -m stacks.contract`` (``make openapi``) writes it to ``docs/openapi.json``.
+"""The API's OpenAPI document, generated from every route group's handler routes and models (one contract), with
+the limits each environment enforces; ``python -m stacks.contract`` (``make openapi``) writes it to
+``docs/openapi.json``.
 
-The service stack hands the same document to the API construct, which builds API Gateway's resources, methods and
-request models from it: a route added to the handler is added to API Gateway with no edit in ``modules/``.
+Each route group is a package under ``functions/`` whose ``app.py`` holds a Powertools resolver named ``app``; the
+document merges them, and ``route_owners`` says which group serves each path. The service stack hands both to the
+API construct, which builds API Gateway's resources, methods and request models from them: a route added to a
+handler is added to API Gateway with no edit in ``modules/``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import Server
 
 from functions.api import security
-from functions.api.app import app
 from functions.api.models import MAX_BODY_BYTES
+from modules.openapi import ContractError
 from stacks import environments
-from stacks.environments import APP_NAME, EnvironmentConfig
+from stacks.environments import APP_NAME, ROUTE_GROUPS, EnvironmentConfig
+
+# The packages of the route groups every environment has, the first first (stacks/environments.py).
+PACKAGES = tuple(ROUTE_GROUPS)
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 POWERTOOLS_SCHEMAS = {"HTTPValidationError", "ValidationError", "ResponseValidationError"}
@@ -40,9 +49,12 @@ def _limits(configs: dict[str, EnvironmentConfig]) -> str:
     return "\n".join(rows)
 
 
-def document(configs: dict[str, EnvironmentConfig] | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the API, as the handler declares it; ``configs`` add each environment's limits
-    to the description (the published document has them; the stacks only read paths and schemas)."""
+def document(
+    configs: dict[str, EnvironmentConfig] | None = None, *, packages: Sequence[str] = PACKAGES
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API, as the route groups' handlers (``packages``) declare it; ``configs``
+    add each environment's limits to the description (the published document has them; the stacks only read paths
+    and schemas)."""
     description = (
         "Events API of the serverless baseline. Each operation says who may call it: an access token with a scope "
         "(the `Authorization` header) together with the API key of the caller's usage plan (`x-api-key`), an AWS "
@@ -55,14 +67,69 @@ def document(configs: dict[str, EnvironmentConfig] | None = None) -> dict[str, A
         for name, c in (configs or {}).items()
         if c.domain
     ] or None
-    schema = app.get_openapi_schema(
+    server_list = json.dumps([s.model_dump(exclude_none=True) for s in servers]) if servers else None
+    merged: dict[str, Any] = {}
+    for package in packages:
+        merged = _merge(merged, _package_document(package, description, server_list), package)
+    return _without_default_422(merged)
+
+
+def route_owners(groups: Mapping[str, str]) -> dict[str, str]:
+    """``{path: group}`` for every path of the contract, from ``groups`` (route group name to its package)."""
+    owners: dict[str, str] = {}
+    for group, package in groups.items():
+        for path in _package_document(package, "", None).get("paths", {}):
+            if owners.setdefault(path, group) != group:
+                raise ContractError(
+                    f"path {path!r} is declared by route groups {owners[path]!r} and {group!r}: a path belongs to "
+                    "one group (API Gateway sends it to one function)"
+                )
+    return owners
+
+
+def resolver(package: str) -> Any:
+    """The Powertools resolver ``app`` of ``functions/<package>/app.py``."""
+    try:
+        module = importlib.import_module(f"functions.{package}.app")
+    except ModuleNotFoundError as error:
+        raise ContractError(f"route group package {package!r}: no functions/{package}/app.py ({error})") from error
+    if not hasattr(module, "app"):
+        raise ContractError(f"functions/{package}/app.py: declares no resolver named 'app'")
+    return module.app
+
+
+@cache
+def _package_document(package: str, description: str, servers: str | None) -> dict[str, Any]:
+    schema = resolver(package).get_openapi_schema(
         title=f"{APP_NAME} API",
         version="1.0.0",
         description=description,
         security_schemes=security.schemes(),
-        servers=servers,
+        servers=[Server(**s) for s in json.loads(servers)] if servers else None,
     )
-    return _without_default_422(json.loads(schema.model_dump_json(by_alias=True, exclude_none=True)))
+    return json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any], package: str) -> dict[str, Any]:
+    """``other`` (package ``package``'s document) merged into ``into``: paths and schemas may not collide."""
+    if not into:
+        return json.loads(json.dumps(other))
+    merged = json.loads(json.dumps(into))
+    for path, item in other.get("paths", {}).items():
+        clash = sorted(set(item) & set(merged.get("paths", {}).get(path, {})))
+        if clash:
+            raise ContractError(f"functions/{package}: {path} {clash} is declared by another route group too")
+        merged.setdefault("paths", {}).setdefault(path, {}).update(item)
+    schemas = merged.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in other.get("components", {}).get("schemas", {}).items():
+        if schemas.setdefault(name, schema) != schema:
+            raise ContractError(
+                f"functions/{package}: schema {name!r} differs from another route group's schema of that name"
+            )
+    tags = {t["name"]: t for t in [*merged.get("tags", []), *other.get("tags", [])]}
+    if tags:
+        merged["tags"] = list(tags.values())
+    return merged
 
 
 def _without_default_422(contract: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from modules import openapi
 from modules.account import AccountContext
 from modules.api import Api
 from modules.api_domain import ApiDomain
-from modules.autoscaling import ProvisionedConcurrencyAutoscaling
 from modules.aws_provider import RegionLockedProvider
 from modules.encryption_key import EncryptionKey
 from modules.function import Function
@@ -20,9 +19,9 @@ from modules.log_archive import LogArchive
 from modules.log_query import LogQuery
 from modules.log_shipping import LogShipping
 from modules.monitoring import Monitoring
-from modules.release import Release
 from modules.remote_state import configure_remote_state
 from modules.role_boundary import boundary_policy_path
+from modules.route_group import RouteGroup
 from modules.waf import Waf
 from stacks import contract
 from stacks.environments import EnvironmentConfig
@@ -30,7 +29,7 @@ from stacks.packaging import lambda_code
 
 
 class ServiceStack(TerraformStack):
-    """The REST API, its function, the log archive and the monitoring of one environment."""
+    """The REST API, its route groups' functions, the log archive and the monitoring of one environment."""
 
     def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, id)
@@ -46,21 +45,30 @@ class ServiceStack(TerraformStack):
         self.log_shipping = LogShipping(
             self, "log_shipping", config=config.log_shipping, archive=self.log_archive, key=self.key, account=account
         )
-        self.function = Function(
-            self,
-            "function",
-            config=config.api_function,
-            code=lambda_code(config.api_function),
-            key=self.key,
-            shipping=self.log_shipping,
-            account=account,
+        # Before the route groups: each adds its alarms, which notify this topic, and its release is gated by the
+        # API's alarms too.
+        self.monitoring = Monitoring(
+            self, "monitoring", config=config.monitoring, key=self.key, account=account, api=config.api
         )
-        self.autoscaling = (
-            ProvisionedConcurrencyAutoscaling(self, "autoscaling", config=config.autoscaling, function=self.function)
-            if config.autoscaling.enable_provisioned_concurrency
-            else None
-        )
-        document = contract.document()
+        self.route_groups = {
+            name: RouteGroup(
+                self,
+                # The first group keeps the stack's historical addresses and names (see RouteGroup).
+                "Default" if index == 0 else f"group_{name}",
+                config=group,
+                code=lambda_code,
+                key=self.key,
+                shipping=self.log_shipping,
+                account=account,
+                monitoring=self.monitoring,
+                release_name=self.prefix if index == 0 else f"{self.prefix}-{name}",
+                alarm_prefix="" if index == 0 else f"{name}-",
+            )
+            for index, (name, group) in enumerate(config.served_route_groups.items())
+        }
+        self.primary = next(iter(self.route_groups.values()))
+        packages = {name: group.package for name, group in self.route_groups.items()}
+        document = contract.document(packages=tuple(packages.values()))
         self.identity = (
             Identity(self, "identity", config=config.identity, scopes=openapi.oauth_scopes(document), account=account)
             if config.identity
@@ -70,7 +78,8 @@ class ServiceStack(TerraformStack):
             self,
             "api",
             config=config.api,
-            function=self.function,
+            functions={name: group.function for name, group in self.route_groups.items()},
+            routes=contract.route_owners(packages),
             contract=document,
             shipping=self.log_shipping,
             account=account,
@@ -90,7 +99,6 @@ class ServiceStack(TerraformStack):
             if config.waf
             else None
         )
-        self.release_hook = self._release_hook(config, account)
         # After every module that ships a log group: each shipped source gets its table.
         self.log_query = LogQuery(
             self,
@@ -102,32 +110,8 @@ class ServiceStack(TerraformStack):
             account=account,
         )
         # After every function and log group: it watches every delivery stream the modules above registered.
-        self.monitoring = Monitoring(
-            self,
-            "monitoring",
-            config=config.monitoring,
-            key=self.key,
-            function=self.function,
-            api=self.api,
-            shipping=self.log_shipping,
-            account=account,
-            provisioned_concurrency=self.autoscaling is not None,
-            other_functions=(self.release_hook,) if self.release_hook else (),
-            release_gates=config.release.uses_codedeploy,
-        )
-        self.release = (
-            Release(
-                self,
-                "release",
-                config=config.release,
-                name=self.prefix,
-                function=self.function,
-                alarms=self.monitoring.release_alarms,
-                account=account,
-                hook=self.release_hook,
-            )
-            if config.release.uses_codedeploy
-            else None
+        self.monitoring.watch(
+            shipping=self.log_shipping, overview=[g for group in self.route_groups.values() for g in group.graphs]
         )
         self._outputs()
 
@@ -135,46 +119,31 @@ class ServiceStack(TerraformStack):
     def prefix(self) -> str:
         return f"{self.config.app_name}-{self.config.environment}"
 
-    def _release_hook(self, config: EnvironmentConfig, account: AccountContext) -> Function | None:
-        """The pre-traffic smoke test: invokes new versions of the API function, reports to CodeDeploy."""
-        if config.release_hook is None:
-            return None
-        hook = Function(
-            self,
-            "release_hook",
-            config=config.release_hook,
-            code=lambda_code(config.release_hook),
-            key=self.key,
-            shipping=self.log_shipping,
-            account=account,
-        )
-        hook.allow(
-            {
-                "Sid": "InvokeNewVersions",
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": account.arn("lambda", f"function:{self.function.name}:*"),
+    @property
+    def function(self) -> Function:
+        """The first route group's function (what answers every undeclared path)."""
+        return self.primary.function
+
+    def _route_group_outputs(self) -> dict:
+        routes = contract.route_owners({name: group.package for name, group in self.route_groups.items()})
+        return {
+            name: {
+                "primary": group is self.primary,
+                "function_name": group.function.name,
+                "handler": config.function.handler,
+                "alias": group.function.alias_name,
+                "log_group": f"/aws/lambda/{group.function.name}",
+                "paths": sorted(path for path, owner in routes.items() if owner == name),
+                "release": {
+                    "strategy": config.release.strategy,
+                    "application": group.release.name if group.release else None,
+                    "deployment_group": group.release.deployment_group_name if group.release else None,
+                    "hook": group.release_hook.name if group.release_hook else None,
+                    "scaled": group.autoscaling is not None,
+                },
             }
-        )
-        hook.allow(
-            {
-                "Sid": "ReadTheDeployment",
-                "Effect": "Allow",
-                "Action": "codedeploy:GetDeployment",
-                "Resource": account.arn("codedeploy", f"deploymentgroup:{self.prefix}/{self.prefix}-live"),
-            }
-        )
-        # This action has no resource-level permission (Service Authorization Reference, CodeDeploy): a statement
-        # scoped to the deployment group never matches, and every release would fail at its hook.
-        hook.allow(
-            {
-                "Sid": "ReportToCodeDeploy",
-                "Effect": "Allow",
-                "Action": "codedeploy:PutLifecycleEventHookExecutionStatus",
-                "Resource": "*",
-            }
-        )
-        return hook
+            for (name, group), config in zip(self.route_groups.items(), self.config.route_groups.values(), strict=True)
+        }
 
     def _outputs(self) -> None:
         outputs = {
@@ -198,8 +167,13 @@ class ServiceStack(TerraformStack):
                 "The user pool whose access tokens the API accepts (JSON): `make client` issues app clients into it",
             ),
             "usage_plan_id": (self.api.usage_plan.id, "Usage plan whose keys `make client` issues (x-api-key)"),
-            "function_name": (self.function.lambda_function.function_name, "Lambda function name"),
-            "function_alias_arn": (self.function.alias.arn, "ARN of the alias API Gateway invokes"),
+            "function_name": (self.function.lambda_function.function_name, "The first route group's function name"),
+            "function_alias_arn": (self.function.alias.arn, "ARN of the first route group's alias"),
+            "route_groups": (
+                json.dumps(self._route_group_outputs(), separators=(",", ":"), sort_keys=True),
+                "Each route group (JSON): its function, handler, alias, log group, release, the paths it serves; "
+                "what `make serve`, `make release` and `make logs` read",
+            ),
             "log_bucket_name": (self.log_archive.bucket.bucket, "Versioned, KMS-encrypted bucket of every log line"),
             "glue_database_name": (self.log_query.database.name, "Glue database of the archive's tables"),
             "athena_workgroup_name": (

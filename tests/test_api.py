@@ -26,7 +26,7 @@ def test_every_operation_of_the_contract_is_a_method_with_its_caller_check_proxy
 
     expected = {path: {m.upper() for m in item} | {"ANY"} for path, item in document()["paths"].items()}
     assert _methods_by_path(prod) == {**expected, "/": {"ANY"}, "/{proxy+}": {"ANY"}}
-    assert set(expected) == {"/health", "/events", "/whoami", "/internal/events"}
+    assert set(expected) == {"/health", "/events", "/whoami", "/internal/events", "/admin/deployment"}
     for method in resources(prod, "aws_api_gateway_method").values():
         assert method["request_validator_id"].startswith("${aws_api_gateway_request_validator.")
     for integration in resources(prod, "aws_api_gateway_integration").values():
@@ -46,11 +46,33 @@ def test_every_operation_of_the_contract_is_a_method_with_its_caller_check_proxy
     # The fallbacks that let the function answer 404/405: as the path's operations, else any token of this API.
     assert check("health_any") == ("NONE", None, True)
     assert check("internal_events_any") == ("AWS_IAM", None, False)
+    assert check("admin_deployment_get") == check("admin_deployment_any") == ("AWS_IAM", None, False)
     for fallback in ("events_any", "whoami_any", "root_any", "proxy_any"):
         assert check(fallback) == ("COGNITO_USER_POOLS", ["events/read", "events/write"], True), fallback
     for method in methods.values():
         if method["authorization"] == "COGNITO_USER_POOLS":
             assert method["authorizer_id"] == authorizer
+
+
+def test_each_path_proxies_to_the_alias_of_the_route_group_that_declares_it(prod):
+    from modules.openapi import slug
+    from stacks.contract import route_owners
+    from stacks.environments import ROUTE_GROUPS
+
+    names = {
+        ref("aws_lambda_function", k, "function_name"): f["function_name"]
+        for k, f in resources(prod, "aws_lambda_function").items()
+    }
+    function_of = {
+        ref("aws_lambda_alias", k, "invoke_arn"): names[a["function_name"]]
+        for k, a in resources(prod, "aws_lambda_alias").items()
+    }
+    owners = route_owners({name: name for name in ROUTE_GROUPS})
+    assert set(owners.values()) == set(ROUTE_GROUPS)
+    for name, integration in resources(prod, "aws_api_gateway_integration").items():
+        path = next((p for p in owners if name.startswith(f"api_{slug(p)}_")), None)
+        group = owners.get(path, next(iter(ROUTE_GROUPS)))  # the fallbacks (/, /{proxy+}) go to the first group
+        assert function_of[integration["uri"]] == f"serverless-app-prod-{group}", name
 
 
 def test_prod_has_no_method_without_a_caller_check_but_what_the_contract_marks_public(prod):
@@ -131,7 +153,9 @@ def test_a_route_added_to_the_contract_reaches_api_gateway_with_its_scope_and_re
     document["components"]["securitySchemes"]["cognito"]["flows"]["clientCredentials"]["scopes"]["events/admin"] = (
         "Read any event"
     )
-    monkeypatch.setattr(contract_module, "document", lambda configs=None: document)
+    owners = contract_module.route_owners({"api": "api", "admin": "admin"})
+    monkeypatch.setattr(contract_module, "document", lambda configs=None, packages=(): document)
+    monkeypatch.setattr(contract_module, "route_owners", lambda groups: {**owners, "/events/{id}": "api"})
     stack = ServiceStack(cdktf.Testing.app(), "serverless-app-prod", config=environments.load(DEPLOYED)["prod"])
     changed = json.loads(cdktf.Testing.synth(stack))
     methods = changed["resource"]["aws_api_gateway_method"]
@@ -184,12 +208,17 @@ def test_draft4_inlines_references_and_turns_nullable_into_a_type_list():
     assert draft4({"const": "ok"}, {})["enum"] == ["ok"]
 
 
-def test_lambda_permission_is_scoped_to_this_api(prod):
-    permission = one(prod, "aws_lambda_permission")
+def test_lambda_permission_is_scoped_to_this_api_one_per_route_group(prod):
+    from stacks.environments import ROUTE_GROUPS
+
+    permissions = list(resources(prod, "aws_lambda_permission").values())
+    assert len(permissions) == len(ROUTE_GROUPS)
     api = next(iter(resources(prod, "aws_api_gateway_rest_api")))
-    assert permission["principal"] == "apigateway.amazonaws.com"
-    assert permission["source_arn"] == f"{ref('aws_api_gateway_rest_api', api, 'execution_arn')}/*"
-    assert permission["qualifier"].endswith(".name}")
+    for permission in permissions:
+        assert permission["principal"] == "apigateway.amazonaws.com"
+        assert permission["source_arn"] == f"{ref('aws_api_gateway_rest_api', api, 'execution_arn')}/*"
+        assert permission["qualifier"].endswith(".name}")
+    assert len({p["function_name"] for p in permissions}) == len(ROUTE_GROUPS)
 
 
 def test_stage_logs_json_access_lines_traces_and_throttles(prod):

@@ -22,8 +22,42 @@ def _with(section: str, **changes):
     return lambda: replace(config, **{section: replace(getattr(config, section), **changes)})
 
 
+def _with_group(section: str, **changes):
+    """prod with its first route group's ``section`` changed."""
+    config = _prod()
+    name, group = next(iter(config.route_groups.items()))
+    return lambda: replace(
+        config,
+        route_groups={
+            **config.route_groups,
+            name: replace(group, **{section: replace(getattr(group, section), **changes)}),
+        },
+    )
+
+
 HOSTILE = [
-    ("unknown environment", lambda: replace(_prod(), environment="staging"), "environment='staging'"),
+    ("unknown environment", lambda: environments.build("staging", DEPLOYED), "environment='staging'"),
+    ("environment name with a dash", lambda: replace(_prod(), environment="pre-prod"), "environment='pre-prod'"),
+    ("no route group", lambda: replace(_prod(), route_groups={}), "route_groups={}"),
+    (
+        "two route groups on one namespace",
+        lambda: replace(
+            _prod(),
+            route_groups={
+                **_prod().route_groups,
+                "admin": replace(
+                    _prod().route_groups["admin"],
+                    function=replace(_prod().route_groups["admin"].function, metrics_namespace="serverless-app/prod"),
+                ),
+            },
+        ),
+        "route_groups['admin'].function.metrics_namespace='serverless-app/prod'",
+    ),
+    (
+        "emulator relaxation outside it",
+        lambda: replace(_prod(), s3_object_level_denies=False),
+        "s3_object_level_denies=False",
+    ),
     ("region elsewhere", lambda: replace(_prod(), region="eu-west-1"), "region='eu-west-1'"),
     ("empty app name", lambda: replace(_prod(), app_name=""), "app_name=''"),
     ("app name with capitals", lambda: replace(_prod(), app_name="MyApp"), "app_name='MyApp'"),
@@ -75,7 +109,7 @@ HOSTILE = [
         _with("api", usage_plan_quota_per_day=10_000),
         "api.usage_plan_quota_per_day=10000",
     ),
-    ("provisioned above reserved", _with("autoscaling", max_capacity=500), "autoscaling.max_capacity=500"),
+    ("provisioned above reserved", _with_group("autoscaling", max_capacity=500), "autoscaling.max_capacity=500"),
     ("negative alarm threshold", _with("monitoring", api_5xx_rate_percent=-1), "monitoring.api_5xx_rate_percent=-1"),
     ("zero evaluation periods", _with("monitoring", evaluation_periods=0), "monitoring.evaluation_periods=0"),
     (

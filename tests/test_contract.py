@@ -51,6 +51,7 @@ def test_the_document_carries_the_key_scheme_and_every_environments_limits():
         "POST /events": [{"cognito": ["events/write"], "apiKey": []}],
         "GET /whoami": [{"cognito": ["events/read", "events/write"], "apiKey": []}],
         "POST /internal/events": [{"sigv4": []}],
+        "GET /admin/deployment": [{"sigv4": []}],
     }
     description = published["info"]["description"]
     assert "| prod | 1000/s / 2,000 | 500/s / 1,000 / 50,000,000 | 150,000 per 5 minutes |" in description
@@ -82,7 +83,8 @@ def test_the_local_api_routes_by_the_stacks_resources(local):
     assert set(routes) == {*documented, "/", "/{proxy+}"}
     for path, item in documented.items():
         # local allows a browser origin: every path a browser may call also answers its preflight.
-        preflight = {"OPTIONS"} if path != "/internal/events" else set()
+        signed = all(op["security"] == [{"sigv4": []}] for op in item.values())
+        preflight = set() if signed else {"OPTIONS"}  # a browser never signs with SigV4
         assert set(routes[path]) == {m.upper() for m in item} | {"ANY"} | preflight
     (model,) = resources(local, "aws_api_gateway_model").values()
     assert routes["/events"]["POST"].model == json.loads(model["schema"])

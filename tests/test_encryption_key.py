@@ -24,6 +24,8 @@ def test_key_policy_names_each_principal_and_grants_nothing_broader(prod):
         "FirehoseWritesTheArchive",
         "ServerlessAppProdApiDecryptsItsEnvironment",
         "ServerlessAppProdApiSendsDeadLetters",
+        "ServerlessAppProdAdminDecryptsItsEnvironment",
+        "ServerlessAppProdAdminSendsDeadLetters",
         "ServerlessAppProdReleaseHookDecryptsItsEnvironment",
         "ServerlessAppProdReleaseHookSendsDeadLetters",
         "CloudWatchAlarmsPublishToTheEncryptedTopic",

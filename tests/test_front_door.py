@@ -83,16 +83,17 @@ def test_an_external_pool_is_trusted_as_it_is(prod_config):
 
 
 def test_prod_without_an_identity_is_refused(prod_config):
-    with pytest.raises(ValueError, match=r"identity=None is invalid: allowed an IdentityConfig in prod"):
+    with pytest.raises(ValueError, match=r"identity=None is invalid: allowed an IdentityConfig outside the emulator"):
         replace(prod_config, identity=None)
 
 
 def test_a_contract_that_needs_tokens_in_an_environment_without_a_pool_is_refused():
     from modules.openapi import ContractError
 
-    dev = environments.load(DEPLOYED)["dev"]
+    # Only the emulator's config may go without a pool; its contract still needs one.
+    local = environments.load(DEPLOYED)["local"]
     with pytest.raises(ContractError, match=r"POST /events: the contract requires an access token \(scopes"):
-        _synth(replace(dev, identity=None))
+        _synth(replace(local, identity=None))
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,12 @@ def test_the_resource_policy_leaves_the_signed_methods_to_the_callers_identity_p
     arn = ref("aws_api_gateway_rest_api", api, "execution_arn")
     policy = json.loads(one(prod, "aws_api_gateway_rest_api_policy")["policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    signed = [f"{arn}/*/*/internal/events", f"{arn}/*/POST/internal/events"]
+    signed = [
+        f"{arn}/*/*/admin/deployment",
+        f"{arn}/*/*/internal/events",
+        f"{arn}/*/GET/admin/deployment",
+        f"{arn}/*/POST/internal/events",
+    ]
     # Everyone reaches what a token or the key guards (the authorizer decides); the signed method is left out.
     assert statements["TokenAndKeyMethods"]["Principal"] == "*"
     assert statements["TokenAndKeyMethods"]["NotResource"] == signed
@@ -153,7 +159,9 @@ def test_the_organization_and_vpc_endpoints_narrow_the_signed_methods(prod_confi
 
 def test_only_the_emulator_goes_without_a_resource_policy(prod_config, local):
     assert not resources(local, "aws_api_gateway_rest_api_policy")
-    with pytest.raises(ValueError, match=r"api.enable_resource_policy=False is invalid: allowed True for environment"):
+    with pytest.raises(
+        ValueError, match=r"api.enable_resource_policy=False is invalid: allowed True outside the emulator"
+    ):
         replace(prod_config, api=replace(prod_config.api, enable_resource_policy=False))
 
 

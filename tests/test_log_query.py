@@ -92,7 +92,14 @@ def test_projection_starts_at_the_first_apply_and_never_moves(prod):
 
 def test_each_source_has_the_columns_its_lines_have(prod):
     tables = {t["name"]: t for t in resources(prod, "aws_glue_catalog_table").values()}
-    assert sorted(tables) == ["api_access", "api_execution", "function_api", "function_release_hook", "waf"]
+    assert sorted(tables) == [
+        "api_access",
+        "api_execution",
+        "function_admin",
+        "function_api",
+        "function_release_hook",
+        "waf",
+    ]
     access = tables["api_access"]["storage_descriptor"]
     # Every key of the access-log format the API writes, and nothing else.
     assert [c["name"] for c in access["columns"]] == [log_tables._snake(key) for key in json.loads(ACCESS_LOG_FORMAT)]

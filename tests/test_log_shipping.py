@@ -30,7 +30,7 @@ def test_prod_ships_function_api_access_execution_and_waf_logs(prod):
 
 def test_firehose_streams_encrypt_compress_buffer_and_prefix_by_source(prod):
     streams = resources(prod, "aws_kinesis_firehose_delivery_stream")
-    assert len(streams) == 5
+    assert len(streams) == 6
     key = ref("aws_kms_key", next(iter(resources(prod, "aws_kms_key"))), "arn")
     for stream in streams.values():
         assert stream["server_side_encryption"] == {"enabled": True, "key_type": "CUSTOMER_MANAGED_CMK", "key_arn": key}
@@ -48,6 +48,7 @@ def test_firehose_streams_encrypt_compress_buffer_and_prefix_by_source(prod):
     assert names == [
         "serverless-app-prod-apigateway-access",
         "serverless-app-prod-apigateway-execution",
+        "serverless-app-prod-lambda-admin",
         "serverless-app-prod-lambda-api",
         "serverless-app-prod-lambda-release-hook",
         "serverless-app-prod-waf",
@@ -56,7 +57,7 @@ def test_firehose_streams_encrypt_compress_buffer_and_prefix_by_source(prod):
 
 def test_subscription_role_may_only_put_records_into_its_streams(prod):
     policies = [p for p in resources(prod, "aws_iam_role_policy").values() if p["name"].startswith("put-")]
-    assert len(policies) == 5
+    assert len(policies) == 6
     for policy in policies:
         (statement,) = statements(policy).values()
         assert statement["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]

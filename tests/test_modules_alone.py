@@ -23,7 +23,9 @@ from modules.function import Function, FunctionConfig, LambdaCode
 from modules.log_archive import LogArchive, LogArchiveConfig
 from modules.log_shipping import LogShipping, LogShippingConfig
 from modules.monitoring import Monitoring, MonitoringConfig
+from modules.release import ReleaseConfig
 from modules.role_boundary import ServiceRoleBoundary
+from modules.route_group import RouteGroup, RouteGroupConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from modules.waf import Waf, WafConfig
 
@@ -145,21 +147,49 @@ def test_function_and_autoscaling_alone(tmp_path):
     assert_has_resource(synthesized, "aws_appautoscaling_target", {"min_capacity": 1, "max_capacity": 3})
 
 
-def test_api_waf_and_monitoring_alone(tmp_path):
-    stack, account, key, shipping, function = _function_stack(tmp_path)
+def test_route_groups_api_waf_and_monitoring_alone(tmp_path):
+    stack, account, key, shipping = _shipping_stack()
+    config = ApiConfig(name="payments")
+    monitoring = Monitoring(
+        stack,
+        "monitoring",
+        config=MonitoringConfig(name="payments", alarm_emails=("oncall@example.com",)),
+        key=key,
+        account=account,
+        api=config,
+    )
+    groups = {
+        name: RouteGroup(
+            stack,
+            f"group_{name}",
+            config=RouteGroupConfig(
+                function=FunctionConfig(
+                    name=f"payments-{name}", service_name=f"payments-{name}", metrics_namespace=f"payments/{name}"
+                ),
+                release=ReleaseConfig(strategy="direct"),
+            ),
+            code=lambda _: _code(tmp_path),
+            key=key,
+            shipping=shipping,
+            account=account,
+            monitoring=monitoring,
+            release_name=f"payments-{name}",
+            alarm_prefix=f"{name}-",
+        )
+        for name in ("pay", "refund")
+    }
+    key_only = [{"key": []}]
+    body = {"content": {"application/json": {"schema": {"type": "object"}}}}
     api = Api(
         stack,
         "api",
-        config=ApiConfig(name="payments"),
-        function=function,
+        config=config,
+        functions={name: group.function for name, group in groups.items()},
+        routes={"/payments": "pay", "/refunds": "refund"},
         contract={
             "paths": {
-                "/payments": {
-                    "post": {
-                        "security": [{"key": []}],
-                        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-                    }
-                }
+                "/payments": {"post": {"security": key_only, "requestBody": body}},
+                "/refunds": {"post": {"security": key_only, "requestBody": body}},
             },
             "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "x-api-key"}}},
         },
@@ -174,17 +204,7 @@ def test_api_waf_and_monitoring_alone(tmp_path):
         shipping=shipping,
         account=account,
     )
-    Monitoring(
-        stack,
-        "monitoring",
-        config=MonitoringConfig(name="payments", alarm_emails=("oncall@example.com",)),
-        key=key,
-        function=function,
-        api=api,
-        shipping=shipping,
-        account=account,
-        provisioned_concurrency=False,
-    )
+    monitoring.watch(shipping=shipping, overview=[g for group in groups.values() for g in group.graphs])
     synthesized = cdktf.Testing.synth(stack)
     assert_has_resource(synthesized, "aws_api_gateway_rest_api", {"name": "payments"})
     assert_has_resource(synthesized, "aws_api_gateway_resource", {"path_part": "payments"})
@@ -193,7 +213,17 @@ def test_api_waf_and_monitoring_alone(tmp_path):
     assert_has_resource(
         synthesized, "aws_sns_topic_subscription", {"protocol": "email", "endpoint": "oncall@example.com"}
     )
-    assert_has_resource(synthesized, "aws_cloudwatch_metric_alarm", {"alarm_name": "payments-lambda-error-rate"})
+    for name in ("pay", "refund"):
+        alarm = {"alarm_name": f"payments-{name}-lambda-error-rate"}
+        assert_has_resource(synthesized, "aws_cloudwatch_metric_alarm", alarm)
+    assert_has_resource(synthesized, "aws_cloudwatch_dashboard", {"dashboard_name": "payments"})
+    tf = json.loads(synthesized)
+    # One invoke permission per group's function, and each path proxies to its own group's alias.
+    assert len({p["function_name"] for p in tf["resource"]["aws_lambda_permission"].values()}) == 2
+    uris = {k: i["uri"] for k, i in tf["resource"]["aws_api_gateway_integration"].items()}
+    for path, group in (("refunds", "refund"), ("payments", "pay")):
+        uri = next(u for k, u in uris.items() if k.startswith(f"api_{path}_post"))
+        assert uri.startswith(f"${{aws_lambda_alias.group_{group}_function_alias_"), uri
 
 
 def test_account_level_constructs_alone():

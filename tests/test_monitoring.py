@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from stack_helpers import DEPLOYED, one, one_of, ref, resources
 
-from modules.monitoring import APP_ERROR_METRIC, EMF_METRICS, MonitoringConfig
+from modules.monitoring import MonitoringConfig
+from modules.route_group import APP_ERROR_METRIC
+from stacks.environments import ROUTE_GROUPS
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -102,8 +104,9 @@ def test_every_alarm_watches_a_metric_aws_publishes_or_the_stack_produces(prod):
 def test_every_alarm_notifies_both_ways_and_says_what_it_means(prod):
     topic = ref("aws_sns_topic", next(iter(resources(prod, "aws_sns_topic"))), "arn")
     alarms = resources(prod, "aws_cloudwatch_metric_alarm")
-    # 8 function/API/app + 2 per delivery stream (5) + spillover + the hook's errors + 2 release gates + 2 DLQs
-    assert len(alarms) == 24
+    # 3 API + per route group 5 function/app + 2 release gates + its DLQ (2 groups), + the first group's spillover,
+    # the hook's errors and DLQ + 2 per delivery stream (6)
+    assert len(alarms) == 3 + 2 * 8 + 3 + 2 * 6
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
         assert alarm["treat_missing_data"] in {"notBreaching", "breaching", "ignore", "missing"}, name
@@ -123,7 +126,8 @@ def test_error_rates_use_metric_math_with_defined_ids(prod):
         referenced = set(re.findall(r"\b[a-z][a-z_0-9]*\b", result["expression"])) - {"if"}
         assert referenced and referenced <= set(queries) - {result["id"]}, result["expression"]
         assert all(not q.get("return_data") for q in queries.values() if "metric" in q)
-    assert rates == 5  # Lambda errors, API 5XX, API 4XX, the released version's errors, spillover
+    # API 5XX and 4XX; per route group Lambda errors and the released version's errors; the first group's spillover
+    assert rates == 2 + 2 * 2 + 1
 
 
 def test_thresholds_come_from_config(prod):
@@ -152,8 +156,8 @@ def test_release_gates_watch_only_the_version_being_released_inside_the_canary_i
     # Two one-minute periods, one breaching: the gate fires within the 5-minute canary, before the rest moves.
     for gate in (errors, duration):
         assert (gate["evaluation_periods"], gate["datapoints_to_alarm"]) == (2, 1)
-    group = one(prod, "aws_codedeploy_deployment_group")
-    gating = set(group["alarm_configuration"]["alarms"])
+    groups = {g["deployment_group_name"]: g for g in resources(prod, "aws_codedeploy_deployment_group").values()}
+    gating = set(groups["serverless-app-prod-live"]["alarm_configuration"]["alarms"])
     names = {
         ref("aws_cloudwatch_metric_alarm", k, "alarm_name"): a["alarm_name"]
         for k, a in resources(prod, "aws_cloudwatch_metric_alarm").items()
@@ -161,6 +165,12 @@ def test_release_gates_watch_only_the_version_being_released_inside_the_canary_i
     assert {names[g] for g in gating} == {
         "serverless-app-prod-release-error-rate",
         "serverless-app-prod-release-duration-p99",
+        "serverless-app-prod-api-5xx-rate",
+    }
+    # Each route group's release is gated by its own version's alarms and the API's 5XX rate.
+    assert {names[g] for g in groups["serverless-app-prod-admin-live"]["alarm_configuration"]["alarms"]} == {
+        "serverless-app-prod-admin-release-error-rate",
+        "serverless-app-prod-admin-release-duration-p99",
         "serverless-app-prod-api-5xx-rate",
     }
     # dev's linear release moves every minute: its gates look at one minute. local has no CodeDeploy, so no gates.
@@ -182,7 +192,7 @@ def test_a_release_gate_longer_than_a_release_step_is_refused():
     with pytest.raises(
         ValueError,
         match=r"monitoring.release_gate_evaluation_periods=2 is invalid: allowed at most 1 \(x 60 s periods\): a "
-        r"release gate must be able to fire within one 1-minute step of the linear release",
+        r"release gate must be able to fire within one 1-minute step of route group 'api''s linear release",
     ):
         replace(config, monitoring=replace(config.monitoring, release_gate_evaluation_periods=2))
 
@@ -195,7 +205,13 @@ def test_every_dead_letter_queue_has_an_alarm(prod):
         if a.get("namespace") == "AWS/SQS"
     }
     assert (
-        queues == watched == {"serverless-app-prod-api-dead-letters", "serverless-app-prod-release-hook-dead-letters"}
+        queues
+        == watched
+        == {
+            "serverless-app-prod-api-dead-letters",
+            "serverless-app-prod-admin-dead-letters",
+            "serverless-app-prod-release-hook-dead-letters",
+        }
     )
 
 
@@ -205,10 +221,15 @@ def test_alert_topic_is_encrypted_with_the_stack_key(prod):
     assert topic["kms_master_key_id"] == key
 
 
-def test_application_error_metric_comes_from_error_logs(prod):
-    metric_filter = one(prod, "aws_cloudwatch_log_metric_filter")
-    assert metric_filter["pattern"] == '{ $.level = "ERROR" }'
-    assert metric_filter["metric_transformation"]["name"] == APP_ERROR_METRIC
+def test_application_error_metric_comes_from_error_logs_of_each_route_group(prod):
+    filters = resources(prod, "aws_cloudwatch_log_metric_filter").values()
+    groups = {f["log_group_name"] for f in filters}
+    assert len(groups) == len(ROUTE_GROUPS)
+    for metric_filter in filters:
+        assert metric_filter["pattern"] == '{ $.level = "ERROR" }'
+        assert metric_filter["metric_transformation"]["name"] == APP_ERROR_METRIC
+    # Each in its own function's namespace: one group's errors never fire another's alarm.
+    assert len({f["metric_transformation"]["namespace"] for f in filters}) == len(ROUTE_GROUPS)
 
 
 def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
@@ -224,7 +245,8 @@ def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
     titles = [w["properties"]["title"] for w in body["widgets"]]
     alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
     assert len(alarm_widget["properties"]["alarms"]) == len(resources(prod, "aws_cloudwatch_metric_alarm"))
-    assert "Provisioned concurrency utilization" in titles
+    assert "serverless-app-prod-api: provisioned concurrency utilization" in titles
+    assert "serverless-app-prod-admin: invocations, errors, throttles" in titles
     assert "API requests and latency p50/p90/p99" in titles
     for alarm in resources(prod, "aws_cloudwatch_metric_alarm").values():
         # Each alarm has a graph with the same threshold line.
@@ -238,7 +260,7 @@ def test_dashboard_is_valid_json_naming_the_real_function_alias_and_api(prod):
 def test_handler_emits_the_emf_metrics_the_dashboard_graphs():
     # tests/functions/test_handler.py sees each one emitted; here: none the dashboard graphs is missing.
     source = "".join(p.read_text() for p in (PROJECT / "functions" / "api").glob("*.py"))
-    for name in EMF_METRICS:
+    for name in ROUTE_GROUPS["api"]["emf_metrics"]:
         assert f'name="{name}"' in source, name
 
 
@@ -285,6 +307,6 @@ def test_p99_threshold_above_the_timeout_is_refused():
     with pytest.raises(
         ValueError,
         match=r"monitoring.api_latency_p99_ms=15000.0 is invalid: allowed <= "
-        r"function.timeout_seconds \* 1000 \(10000\)",
+        r"the longest route group function timeout \* 1000 \(10000\)",
     ):
         replace(config, monitoring=replace(config.monitoring, api_latency_p99_ms=15000.0))

@@ -113,11 +113,11 @@ class RecordedLambda:
 def test_the_check_reads_the_account_and_every_function_of_the_stack(synth):
     prod = manifest.find("prod", synth.outdir)
     assert preflight.concurrency(prod, RecordedLambda(1000, 1000, {})) == []
-    # 200 for the API function and 2 for the release hook, counted together.
+    # 200 for the API function, 5 for the admin group's and 2 for the release hook, counted together.
     (problem,) = preflight.concurrency(prod, RecordedLambda(100, 100, {}))
     assert problem.startswith(
-        "serverless-app-prod: reserving concurrency (serverless-app-prod-api 200, "
-        "serverless-app-prod-release-hook 2) would leave -102 unreserved"
+        "serverless-app-prod: reserving concurrency (serverless-app-prod-api 200, serverless-app-prod-admin 5, "
+        "serverless-app-prod-release-hook 2) would leave -107 unreserved"
     )
-    assert preflight.concurrency(prod, RecordedLambda(300, 102, {"serverless-app-prod-api": 200})) == []
-    assert preflight.concurrency(prod, RecordedLambda(300, 101, {"serverless-app-prod-api": 200})) != []
+    assert preflight.concurrency(prod, RecordedLambda(300, 107, {"serverless-app-prod-api": 200})) == []
+    assert preflight.concurrency(prod, RecordedLambda(300, 106, {"serverless-app-prod-api": 200})) != []

@@ -44,6 +44,23 @@ class Stack:
     def resources(self, type_: str) -> dict[str, dict]:
         return self.tf.get("resource", {}).get(type_, {})
 
+    def route_groups(self) -> dict[str, dict]:
+        """Each route group of the stack by name (its synthesized ``route_groups`` output: function, handler, alias,
+        log group, release, paths), the one that answers undeclared paths first."""
+        value = self.tf.get("output", {}).get("route_groups", {}).get("value")
+        if not isinstance(value, str):
+            raise StackError(f"{self.name}: no route_groups output; run `make synth`")
+        groups = json.loads(value)
+        return dict(sorted(groups.items(), key=lambda item: (not item[1]["primary"], item[0])))
+
+    def route_group(self, name: str | None) -> tuple[str, dict]:
+        """One route group by name (None: the first); an unknown name names the ones there are."""
+        groups = self.route_groups()
+        name = name or next(iter(groups))
+        if name not in groups:
+            raise StackError(f"{self.name}: no route group {name!r}; allowed: {', '.join(groups)}")
+        return name, groups[name]
+
     def one(self, type_: str) -> dict:
         found = list(self.resources(type_).values())
         if len(found) != 1:

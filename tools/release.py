@@ -1,5 +1,6 @@
-"""``make release ENV=…``: apply the stack so a new version is published, then let CodeDeploy shift the ``live``
-alias to it, showing progress, and exit non-zero with the alarm that stopped it when it rolls back.
+"""``make release ENV=… [GROUP=…]``: apply the stack so new versions are published, then let CodeDeploy shift each
+route group's ``live`` alias to its new version (or only GROUP's), showing progress, and exit non-zero with the alarm
+that stopped it when it rolls back.
 
 The decisions are pure functions over what AWS reports (``plan_release``, ``observe``), so they are tested with
 recorded CodeDeploy, Lambda and CloudWatch responses; ``Release`` does the boto3 calls. A stack with release
@@ -41,30 +42,26 @@ class Target:
     scalable_target: str | None  # Application Auto Scaling resource id of the alias's provisioned concurrency
 
     @classmethod
-    def of(cls, stack: Stack) -> Target:
+    def of(cls, stack: Stack, route_group: str | None = None) -> Target:
+        """The release of one route group (None: the first), from the stack's ``route_groups`` output and the
+        CodeDeploy deployment group it names."""
         resolve = _Literal(stack.tf)
-        app = stack.one("aws_codedeploy_app")
-        group = stack.one("aws_codedeploy_deployment_group")
-        (alias,) = [
-            a
-            for a in stack.resources("aws_lambda_alias").values()
-            if resolve(a["function_name"]) and not resolve(a["function_name"]).endswith("-release-hook")
+        _, spec = stack.route_group(route_group)
+        release = spec["release"]
+        (group,) = [
+            g
+            for g in stack.resources("aws_codedeploy_deployment_group").values()
+            if g["deployment_group_name"] == release["deployment_group"]
         ]
-        hooks = [
-            resolve(f["function_name"])
-            for f in stack.resources("aws_lambda_function").values()
-            if f["handler"].startswith("release_hook.")
-        ]
-        targets = list(stack.resources("aws_appautoscaling_target").values())
         return cls(
-            application=app["name"],
-            deployment_group=group["deployment_group_name"],
+            application=release["application"],
+            deployment_group=release["deployment_group"],
             deployment_config=resolve(group["deployment_config_name"]),
-            function_name=resolve(alias["function_name"]),
-            alias=alias["name"],
-            hook=hooks[0] if hooks else None,
+            function_name=spec["function_name"],
+            alias=spec["alias"],
+            hook=release["hook"],
             alarms=tuple(resolve(name) for name in group["alarm_configuration"]["alarms"]),
-            scalable_target=f"function:{resolve(alias['function_name'])}:{alias['name']}" if targets else None,
+            scalable_target=f"function:{spec['function_name']}:{spec['alias']}" if release["scaled"] else None,
         )
 
     def all_at_once(self) -> Target:
@@ -355,51 +352,72 @@ def minutes_to_full(deployment_config: str, custom: dict | None = None) -> float
 def release(
     kind: str,
     *,
+    route_group: str | None = None,
     apply_first: bool = True,
     all_at_once: bool = False,
     out: Callable[[str], None] = print,
     capture: bool = False,
 ) -> int:
-    """Apply ``kind`` (publishing a new version when the code or config changed), then release it."""
+    """Apply ``kind`` (publishing a new version of each function whose code or config changed), then release
+    ``route_group``, or every route group in turn (the first first), stopping at the first that fails."""
     stack = manifest.find(kind)
+    names = [stack.route_group(route_group)[0]] if route_group else list(stack.route_groups())
     if apply_first:
         stackctl.check_before_touching(stack)
         stackctl.apply(kind, capture=capture)
-    if not stack.resources("aws_codedeploy_app"):
-        return _direct(stack, out)
-    target = Target.of(stack)
+    for name in names:
+        spec = stack.route_groups()[name]
+        if len(names) > 1:
+            out(f"route group {name} ({spec['function_name']}):")
+        if spec["release"]["strategy"] == "direct":
+            code = _direct(stack, spec, out)
+        else:
+            code = _codedeploy(stack, name, all_at_once=all_at_once, out=out)
+        if code:
+            return code
+    return 0
+
+
+def _codedeploy(stack: Stack, route_group: str, *, all_at_once: bool, out: Callable[[str], None]) -> int:
+    target = Target.of(stack, route_group)
     if all_at_once:  # an emergency fix: everything at once; the hook still runs and the alarms still roll back
         target = target.all_at_once()
         out(f"all at once: {ALL_AT_ONCE} instead of the group's configuration")
-    custom = None if all_at_once else next(iter(stack.resources("aws_codedeploy_deployment_config").values()), None)
+    custom = next(
+        (
+            c
+            for c in stack.resources("aws_codedeploy_deployment_config").values()
+            if c["deployment_config_name"] == target.deployment_config
+        ),
+        None,
+    )
     return Release(target, clients_for(stack), minutes_to_full(target.deployment_config, custom), out).run()
 
 
-def _direct(stack: Stack, out: Callable[[str], None]) -> int:
+def _direct(stack: Stack, spec: dict, out: Callable[[str], None]) -> int:
     """Strategy ``direct``: the apply moved the alias; say which version it serves and whether it is the newest."""
-    resolve = _Literal(stack.tf)
-    (alias,) = stack.resources("aws_lambda_alias").values()
-    name = resolve(alias["function_name"])
+    name, alias = spec["function_name"], spec["alias"]
     lambda_ = clients_for(stack)("lambda")
-    serving = lambda_.get_alias(FunctionName=name, Name=alias["name"])["FunctionVersion"]
+    serving = lambda_.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
     latest = newest(function_versions(lambda_, name))
     if serving == latest:
-        out(f"released: {alias['name']} serves version {serving}, the newest (strategy direct: the apply moved it)")
+        out(f"released: {alias} serves version {serving}, the newest (strategy direct: the apply moved it)")
         return 0
-    out(f"{alias['name']} serves version {serving}, not the newest ({latest or 'none'})")
+    out(f"{alias} serves version {serving}, not the newest ({latest or 'none'})")
     return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", nargs="?", default="local", choices=("local", "dev", "prod"))
+    parser.add_argument("--group", help="release this route group only (default: every group, the first first)")
     parser.add_argument("--no-apply", action="store_true", help="release what is already published")
     parser.add_argument(
         "--all-at-once", action="store_true", help="emergency: shift all traffic at once (hook and alarms still apply)"
     )
     args = parser.parse_args(argv)
     try:
-        return release(args.kind, apply_first=not args.no_apply, all_at_once=args.all_at_once)
+        return release(args.kind, route_group=args.group, apply_first=not args.no_apply, all_at_once=args.all_at_once)
     except StackError as error:
         print(error, file=sys.stderr)
         return 1

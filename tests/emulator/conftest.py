@@ -205,13 +205,13 @@ def changed_synth(tmp_path, monkeypatch):
     from stacks import environments
 
     def synth(environment: str, change, extra_env: dict[str, str] | None = None):
-        original = environments._environment
+        original = environments.build
 
-        def patched(name, environ, app):
+        def patched(name, environ=None, app=environments.APP_NAME):
             config = original(name, environ, app)
             return change(config) if name == environment else config
 
-        monkeypatch.setattr(environments, "_environment", patched)
+        monkeypatch.setattr(environments, "build", patched)
         out = tmp_path / "changed"
         synthesize(out, {**(extra_env or {}), "CDKTF_OUTDIR": str(out)})
         monkeypatch.setenv("CDKTF_OUTDIR", str(out))

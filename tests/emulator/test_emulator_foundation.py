@@ -27,9 +27,13 @@ def test_outputs_describe_the_deployed_stack(deployed):
     # The custom domain is the way in (the stage's execute-api endpoint is off).
     assert outputs["api_url"] == "https://api.serverless-app-local.test"
     functions = deployed.client("lambda").list_functions()["Functions"]
-    assert [f["FunctionName"] for f in functions] == ["serverless-app-local-api"]
-    alias = deployed.client("lambda").get_alias(FunctionName="serverless-app-local-api", Name="live")
-    assert alias["FunctionVersion"] != "$LATEST"
+    # One function per route group, each invoked through its published live alias.
+    groups = json.loads(outputs["route_groups"])
+    assert sorted(f["FunctionName"] for f in functions) == sorted(g["function_name"] for g in groups.values())
+    assert sorted(groups) == ["admin", "api"]
+    for group in groups.values():
+        alias = deployed.client("lambda").get_alias(FunctionName=group["function_name"], Name="live")
+        assert alias["FunctionVersion"] != "$LATEST"
 
 
 def test_the_custom_domain_maps_its_root_to_the_stage_with_tls_1_2(deployed):

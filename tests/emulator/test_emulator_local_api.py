@@ -180,6 +180,35 @@ def test_a_signed_request_reaches_the_signed_method_and_an_unsigned_one_does_not
     assert status == 403 and answer["message"] == "Missing Authentication Token"
 
 
+def test_each_route_group_answers_its_own_paths_in_its_own_log_group(api, deployed):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = api.url + "/admin/deployment"
+    signed = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials("test", "test"), "execute-api", "us-east-1").add_auth(signed)
+    request = urllib.request.Request(url, method="GET", headers=dict(signed.headers.items()))
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+        request_id = response.headers["x-amzn-RequestId"]
+    # The admin group's function answered (its own name and service), not the api group's.
+    assert answer["function_name"] == "serverless-app-local-admin"
+    assert answer["service"] == "serverless-app-admin" and answer["status"] == "ok"
+    status, missing = _call(api, "GET", "/admin/deployment", key=None)
+    assert status == 403 and missing["message"] == "Missing Authentication Token"
+    status, unknown = _call(api, "GET", "/no-such-path")
+    assert status == 404 and unknown["error"] == "not_found"  # the first group answers undeclared paths
+    # Its lines reach its own log group (shipped in the background, within a fraction of a second).
+    client, records = deployed.client("logs"), []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(r.get("correlation_id") == request_id for r in records):
+        time.sleep(0.3)
+        events = client.filter_log_events(logGroupName="/aws/lambda/serverless-app-local-admin")["events"]
+        records = [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
+    assert any(r.get("correlation_id") == request_id for r in records), records[-3:]
+
+
 def test_a_browser_preflight_is_answered_for_the_configured_origin_only(api):
     def preflight(origin):
         request = urllib.request.Request(

@@ -55,7 +55,7 @@ def requests_made(deployed):
     failed = str(uuid.uuid4())
     line = {"level": "ERROR", "message": "unhandled error", "timestamp": "2026-12-03T10:00:00.000+00:00"}
     emulator_client("logs").put_log_events(
-        logGroupName=str(runner.spec.function_log_group),
+        logGroupName=str(runner.spec.primary.log_group),
         logStreamName=runner.function_stream,
         logEvents=[{"timestamp": int(time.time() * 1000), "message": json.dumps(line | {"correlation_id": failed})}],
     )

@@ -6,7 +6,8 @@ import json
 def test_alarms_exist_and_notify_the_topic(deployed):
     cloudwatch = deployed.client("cloudwatch")
     alarms = cloudwatch.describe_alarms(AlarmNamePrefix="serverless-app-local-")["MetricAlarms"]
-    assert len(alarms) == int(deployed.outputs["alarm_count"]) == 14
+    # 3 API + 5 per route group (2) + 2 per delivery stream (4: access, execution, each group's function)
+    assert len(alarms) == int(deployed.outputs["alarm_count"]) == 3 + 5 * 2 + 2 * 4
     topic = deployed.outputs["alarm_topic_arn"]
     for alarm in alarms:
         assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], alarm["AlarmName"]
@@ -19,7 +20,7 @@ def test_dashboard_is_readable_and_lists_the_alarms(deployed):
     dashboard = deployed.client("cloudwatch").get_dashboard(DashboardName=deployed.outputs["dashboard_name"])
     body = json.loads(dashboard["DashboardBody"])
     alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
-    assert len(alarm_widget["properties"]["alarms"]) == 14
+    assert len(alarm_widget["properties"]["alarms"]) == int(deployed.outputs["alarm_count"])
     assert all(arn.startswith("arn:aws:cloudwatch:us-east-1:") for arn in alarm_widget["properties"]["alarms"])
 
 

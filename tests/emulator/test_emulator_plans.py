@@ -15,11 +15,7 @@ from tools.manifest import StackError
 def test_a_plan_summarizes_every_change_and_refuses_to_replace_the_archive_bucket(deployed, changed_synth):
     def change(config):
         bucket = replace(config.log_archive.bucket, name="serverless-app-local-archive")
-        return replace(
-            config,
-            function=replace(config.function, memory_size_mb=384),
-            log_archive=replace(config.log_archive, bucket=bucket),
-        )
+        return replace(config.with_function(memory_size_mb=384), log_archive=replace(config.log_archive, bucket=bucket))
 
     out = changed_synth("local", change)
     with pytest.raises(StackError, match=r"would destroy or replace ") as refused:

@@ -6,8 +6,6 @@ The CodeDeploy path (dev, prod) is tested with recorded responses in tests/relea
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from tools import aws, release, stackctl
 
 STATE_KEY = "serverless-app-local/terraform.tfstate"
@@ -25,12 +23,15 @@ def test_drift_is_reported_and_the_next_release_repairs_it_and_moves_the_alias(
     assert "aws_s3_bucket_versioning.log_archive_versioning" in report
 
     before = lambda_.get_alias(FunctionName="serverless-app-local-api", Name="live")["FunctionVersion"]
-    changed_synth("local", lambda c: replace(c, function=replace(c.function, version="1.0.1")))
+    changed_synth("local", lambda c: c.with_function(version="1.0.1"))
     lines: list[str] = []
     assert release.release("local", out=lines.append, capture=True) == 0
     after = lambda_.get_alias(FunctionName="serverless-app-local-api", Name="live")["FunctionVersion"]
     assert int(after) > int(before)
-    assert lines[-1] == f"released: live serves version {after}, the newest (strategy direct: the apply moved it)"
+    # Every route group in turn, the first first: the changed one serves its new version, the other its newest.
+    assert lines[0] == "route group api (serverless-app-local-api):"
+    assert lines[1] == f"released: live serves version {after}, the newest (strategy direct: the apply moved it)"
+    assert lines[2] == "route group admin (serverless-app-local-admin):" and lines[3].startswith("released: live")
     assert not aws.emulator_client("codedeploy").list_applications()["applications"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 

@@ -8,6 +8,7 @@ request models) is in the path too.
 
 from __future__ import annotations
 
+import importlib
 import json
 from http import HTTPStatus
 
@@ -16,7 +17,8 @@ import schemathesis
 from hypothesis import HealthCheck, seed, settings
 
 from modules.openapi import operations
-from stacks.contract import DOCUMENT
+from stacks.contract import DOCUMENT, route_owners
+from stacks.environments import ROUTE_GROUPS
 from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
 from tools.local_api import match_route
 
@@ -26,6 +28,8 @@ TEMPLATES = [*CONTRACT["paths"], "/{proxy+}"]
 
 
 ACCESS = {(op.method, op.path): op.access for op in operations(CONTRACT)}
+# Which route group's handler serves each path (the first group's answers the others, as API Gateway sends them).
+OWNERS = route_owners({name: name for name in ROUTE_GROUPS})
 
 
 def _refuse(start_response, status: str, error: str, message: str) -> list[bytes]:
@@ -39,8 +43,6 @@ def wsgi_app(environ, start_response):
     API Gateway's checks stand in as presence checks, per the operation's security: a token (401 without one), a
     signature (403 without one), the key (403 without it). Their values are checked on the emulator run, by the
     local API's authorizers, and in the JWT verification table (tests/test_authorizers.py)."""
-    from functions.api import handler
-
     access = ACCESS.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/"))
     claims = principal = None
     if access and access.authorization == "COGNITO_USER_POOLS":
@@ -72,6 +74,8 @@ def wsgi_app(environ, start_response):
         claims=claims,
         principal=principal,
     )
+    package = OWNERS.get(resource, next(iter(ROUTE_GROUPS)))
+    handler = importlib.import_module(f"functions.{package}.handler")
     result = handler.lambda_handler(event, LambdaContext())
     status = result["statusCode"]
     start_response(f"{status} {HTTPStatus(status).phrase}", response_headers(result))

@@ -131,10 +131,11 @@ class Stack:
         (policy,) = self.all("aws_cloudwatch_log_resource_policy").values()
         return self.resolve.policy(policy["policy_document"])
 
-    def lambda_permission(self) -> tuple[str, dict]:
-        """The alias's resource policy as Lambda renders an AddPermission (GetPolicy), and the alias ARN."""
-        (permission,) = self.all("aws_lambda_permission").values()
-        function = self.resolve(permission["function_name"])
+    def lambda_permission(self, function: str = "serverless-app-prod-api") -> tuple[str, dict]:
+        """``function``'s alias's resource policy as Lambda renders an AddPermission (GetPolicy), and the alias ARN."""
+        (permission,) = [
+            p for p in self.all("aws_lambda_permission").values() if self.resolve(p["function_name"]) == function
+        ]
         arn = f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{function}:{self.resolve(permission['qualifier'])}"
         statement = {
             "Sid": permission["statement_id"],

@@ -32,9 +32,13 @@ def _requests(prod, bootstrap) -> list[Request]:
     executor = "serverless-app-prod-api-exec"
     executor_arn, executor_identity = prod.role_arn(executor), prod.identity(executor)
     function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:serverless-app-prod-api"
+    admin = "serverless-app-prod-admin-exec"
+    admin_arn, admin_identity = prod.role_arn(admin), prod.identity(admin)
+    admin_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:serverless-app-prod-admin"
     dead_letters = f"arn:aws:sqs:us-east-1:{ACCOUNT}:serverless-app-prod-api-dead-letters"
     topic_arn, topic_policy = prod.topic()
     alias_arn, permission = prod.lambda_permission()
+    admin_alias_arn, admin_permission = prod.lambda_permission("serverless-app-prod-admin")
     api_id = prod.resolve.reference(f"aws_api_gateway_rest_api.{next(iter(prod.all('aws_api_gateway_rest_api')))}.id")
     object_key = f"{archive_arn}/logs/lambda/serverless-app-prod-api/2026/11/24/13/object.gz"
     sse = {"s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
@@ -170,6 +174,53 @@ def _requests(prod, bootstrap) -> list[Request]:
             executor_identity,
             key_policy,
         ),
+        # A second route group's function: its own environment and log group, nobody else's.
+        Request(
+            "the admin group's function decrypts its environment",
+            admin_arn,
+            "kms:Decrypt",
+            key_arn,
+            {
+                "kms:ViaService": "lambda.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:lambda:FunctionArn": admin_function_arn,
+            },
+            "Allowed",
+            admin_identity,
+            key_policy,
+        ),
+        Request(
+            "the admin group's function decrypts the api group's environment",
+            admin_arn,
+            "kms:Decrypt",
+            key_arn,
+            {
+                "kms:ViaService": "lambda.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+                "kms:EncryptionContext:aws:lambda:FunctionArn": function_arn,
+            },
+            "Denied",
+            admin_identity,
+            key_policy,
+        ),
+        Request(
+            "the admin group's function writes its log group",
+            admin_arn,
+            "logs:PutLogEvents",
+            prod.log_group_arn("/aws/lambda/serverless-app-prod-admin") + ":log-stream:2026/11/24/[3]abc",
+            {},
+            "Allowed",
+            admin_identity,
+        ),
+        Request(
+            "the admin group's function writes the api group's log group",
+            admin_arn,
+            "logs:PutLogEvents",
+            prod.log_group_arn("/aws/lambda/serverless-app-prod-api") + ":log-stream:2026/11/24/[3]abc",
+            {},
+            "Denied",
+            admin_identity,
+        ),
         Request(
             "the function writes its log group",
             executor_arn,
@@ -194,6 +245,18 @@ def _requests(prod, bootstrap) -> list[Request]:
             },
             "Allowed",
             resource_policy=permission,
+        ),
+        Request(
+            "API Gateway invokes the admin route group's live alias",
+            "apigateway.amazonaws.com",
+            "lambda:InvokeFunction",
+            admin_alias_arn,
+            {
+                "aws:SourceArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/v1/GET/admin/deployment",
+                "aws:SourceAccount": ACCOUNT,
+            },
+            "Allowed",
+            resource_policy=admin_permission,
         ),
         Request(
             "API Gateway assumes the account's logging role",
@@ -299,6 +362,43 @@ def _requests(prod, bootstrap) -> list[Request]:
             {},
             "Allowed",
             prod.identity(codedeploy),
+        ),
+        # The admin route group's release has its own role: its alias only, and no hook.
+        Request(
+            "CodeDeploy assumes the admin group's release role",
+            "codedeploy.amazonaws.com",
+            "sts:AssumeRole",
+            prod.role_arn("serverless-app-prod-admin-codedeploy"),
+            {},
+            "Allowed",
+            resource_policy=prod.trust("serverless-app-prod-admin-codedeploy"),
+        ),
+        Request(
+            "the admin group's release shifts the admin alias",
+            prod.role_arn("serverless-app-prod-admin-codedeploy"),
+            "lambda:UpdateAlias",
+            admin_function_arn,
+            {},
+            "Allowed",
+            prod.identity("serverless-app-prod-admin-codedeploy"),
+        ),
+        Request(
+            "the admin group's release may not shift the api group's alias",
+            prod.role_arn("serverless-app-prod-admin-codedeploy"),
+            "lambda:UpdateAlias",
+            function_arn,
+            {},
+            "Denied",
+            prod.identity("serverless-app-prod-admin-codedeploy"),
+        ),
+        Request(
+            "the admin group's release may not run the api group's hook",
+            prod.role_arn("serverless-app-prod-admin-codedeploy"),
+            "lambda:InvokeFunction",
+            hook_function,
+            {},
+            "Denied",
+            prod.identity("serverless-app-prod-admin-codedeploy"),
         ),
         Request(
             "CodeDeploy runs the pre-traffic hook",
@@ -658,6 +758,18 @@ def _requests(prod, bootstrap) -> list[Request]:
             },
             "Denied",
             resource_policy=permission,
+        ),
+        Request(
+            "another API invokes the admin alias",
+            "apigateway.amazonaws.com",
+            "lambda:InvokeFunction",
+            admin_alias_arn,
+            {
+                "aws:SourceArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:otherapi/v1/GET/admin/deployment",
+                "aws:SourceAccount": ACCOUNT,
+            },
+            "Denied",
+            resource_policy=admin_permission,
         ),
         Request(
             "S3 delivers another bucket's logs",

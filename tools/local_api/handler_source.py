@@ -1,14 +1,17 @@
-"""The function's package under ``functions/``, imported in-process as Lambda would, and re-imported after an edit;
-its third-party packages are the host's, checked to be the versions the zip bundles."""
+"""Each route group's package under ``functions/``, imported in-process as Lambda would (under its function's
+variables), and re-imported after an edit; its third-party packages are the host's, checked to be the versions the
+zip bundles."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -40,14 +43,44 @@ def check_host_dependencies(requirements: Path) -> None:
         )
 
 
-class HandlerSource:
-    """The function's package under ``functions/``, imported as Lambda would, and re-imported after an edit."""
+# Imports change process-wide state (sys.modules, sys.stdout, os.environ): one at a time.
+_IMPORTING = threading.Lock()
 
-    def __init__(self, handler: str, stdout: io.TextIOBase, root: Path = FUNCTIONS_DIR) -> None:
+
+@contextlib.contextmanager
+def _variables(environment: dict[str, str]) -> Iterator[None]:
+    """``environment`` set in ``os.environ`` while a package is imported, then the previous values back: each route
+    group's module reads its own function's variables (service name, namespace, CORS) when it is imported."""
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class HandlerSource:
+    """The function's package under ``functions/``, imported as Lambda would, and re-imported after an edit.
+
+    ``environment``: the function's variables, set while its package is imported (several route groups share this
+    process; what a module reads at import is its own function's)."""
+
+    def __init__(
+        self,
+        handler: str,
+        stdout: io.TextIOBase,
+        root: Path = FUNCTIONS_DIR,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         module_name, _, self.entry = handler.rpartition(".")
         self.package = module_name.split(".")[0]
         self.module_name, self.stdout = module_name, stdout
         self.directory = root / self.package
+        self.environment = dict(environment or {})
         self.lock = threading.Lock()
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
@@ -62,15 +95,17 @@ class HandlerSource:
         for name in [n for n in sys.modules if n == self.package or n.startswith(f"{self.package}.")]:
             del sys.modules[name]
         importlib.invalidate_caches()
-        # Powertools binds its log handler to sys.stdout when the module is imported.
-        previous, sys.stdout = sys.stdout, self.stdout
-        try:
-            module = importlib.import_module(self.module_name)
-        finally:
-            sys.stdout = previous
+        with _IMPORTING, _variables(self.environment):
+            # Powertools binds its log handler to sys.stdout when the module is imported.
+            previous, sys.stdout = sys.stdout, self.stdout
+            try:
+                module = importlib.import_module(self.module_name)
+            finally:
+                sys.stdout = previous
+            service_name = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
         # ...unless a logger of the same service name existed in this process already (Powertools keeps one
         # logging.Logger per service and adds its handler once): point that handler at the function's stream too.
-        service = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
+        service = logging.getLogger(service_name)
         for handler in service.handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.stream = self.stdout  # not setStream: it flushes the old stream, which may be closed

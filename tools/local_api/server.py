@@ -30,7 +30,7 @@ from tools.lambda_runtime import LambdaContext, proxy_event, response_headers
 from tools.local_api.gateway import Admitted, Gateway
 from tools.local_api.handler_source import FUNCTIONS_DIR, HandlerSource, check_host_dependencies
 from tools.local_api.log_forwarder import LogForwarder
-from tools.local_api.stage import read_stage
+from tools.local_api.stage import FunctionSpec, read_stage
 from tools.processes import HOST, stop_process_group
 
 DEFAULT_PORT = 4600
@@ -100,11 +100,19 @@ class LocalApi:
         instance = uuid.uuid4().hex
         day = datetime.now(UTC).strftime("%Y/%m/%d")
         self.function_stream = f"{day}/[$LATEST]{instance}"
-        self.function_logs = LogForwarder(
-            self.logs, self.spec.function_log_group, self.function_stream, echo=sys.__stdout__ if echo_logs else None
-        )
+        check_host_dependencies(FUNCTIONS_DIR / "requirements.txt")
+        self.groups = {
+            name: _RouteGroup(
+                function,
+                LogForwarder(
+                    self.logs, function.log_group, self.function_stream, echo=sys.__stdout__ if echo_logs else None
+                ),
+            )
+            for name, function in self.spec.functions.items()
+        }
+        # What the runtime sets for every function; the first group's variables stay set (as before groups).
+        os.environ.update({**self.spec.primary.environment, "POWERTOOLS_TRACE_DISABLED": "true"})
         self.access_logs = LogForwarder(self.logs, self.spec.access_log_group, f"local-{instance}")
-        self.source = self._load_handler()
         self.server = ThreadingHTTPServer((HOST, port), self._request_handler())
         self.url = f"http://{HOST}:{self.server.server_address[1]}/{self.spec.stage_name}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="local-api", daemon=True)
@@ -135,27 +143,21 @@ class LocalApi:
         """The id of an issued key (what API Gateway's access log names), or "-"."""
         return self.api_keys.get(key, "-") if key else "-"
 
-    def _load_handler(self) -> HandlerSource:
-        check_host_dependencies(FUNCTIONS_DIR / "requirements.txt")
-        # As Lambda would: the function's own variables, plus what the runtime sets. No X-Ray daemon runs here.
-        os.environ.update(self.spec.environment)
-        os.environ.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name,
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "AWS_LAMBDA_LOG_GROUP_NAME": self.spec.function_log_group,
-            }
-        )
-        return HandlerSource(self.spec.handler, self.function_logs)
+    @property
+    def function_logs(self) -> LogForwarder:
+        """The first route group's function log (where the undeclared paths' 404s are logged)."""
+        return next(iter(self.groups.values())).logs
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        entry_point = self.source.entry_point()
-        previous, sys.stdout = sys.stdout, self.function_logs  # EMF metrics are printed
+    def invoke(self, event: dict[str, Any], group: str | None = None) -> dict[str, Any]:
+        """Run route group ``group``'s handler (default the first) on ``event``, as Lambda would."""
+        runtime = self.groups[group or next(iter(self.groups))]
+        entry_point = runtime.source.entry_point()
+        previous, sys.stdout = sys.stdout, runtime.logs  # EMF metrics are printed
         try:
             context = LambdaContext(
-                self.spec.function_name,
-                memory_limit_in_mb=self.spec.memory_mb,
-                timeout_seconds=self.spec.timeout_seconds,
+                runtime.function.function_name,
+                memory_limit_in_mb=runtime.function.memory_mb,
+                timeout_seconds=runtime.function.timeout_seconds,
                 log_stream_name=self.function_stream,
             )
             return entry_point(event, context)
@@ -191,11 +193,12 @@ class LocalApi:
             claims=admitted.claims,
             principal=admitted.principal,
         )
+        group = self.spec.group_of(admitted.resource)
         try:
-            result = self.invoke(event)
+            result = self.invoke(event, group)
         except Exception as error:  # the stage answers 502 when the integration fails
             logger_line = json.dumps({"level": "ERROR", "message": f"integration failed: {error!r}"})
-            self.function_logs.write(logger_line + "\n")
+            self.groups[group].logs.write(logger_line + "\n")
             return (*self.gateway.error("DEFAULT_5XX", 502, "Internal server error", headers), admitted)
         payload = result.get("body") or ""
         if result.get("isBase64Encoded"):
@@ -277,8 +280,24 @@ class LocalApi:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-        self.function_logs.close_and_flush()
+        for runtime in self.groups.values():
+            runtime.logs.close_and_flush()
         self.access_logs.close_and_flush()
+
+
+class _RouteGroup:
+    """One route group in this process: its function's spec, its log stream, its handler (imported here)."""
+
+    def __init__(self, function: FunctionSpec, logs: LogForwarder) -> None:
+        self.function, self.logs = function, logs
+        # As Lambda would: the function's own variables, plus what the runtime sets. No X-Ray daemon runs here.
+        variables = {
+            **function.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        self.source = HandlerSource(function.handler, logs, environment=variables)
 
 
 def _error_message(payload: str) -> str:
@@ -296,7 +315,8 @@ def _pid_file(port: int) -> Path:
 
 def serve(port: int) -> None:
     api = LocalApi(port, echo_logs=False).start()
-    print(f"local API on {api.url} (function {api.spec.function_name}); Ctrl-C to stop", flush=True)
+    functions = ", ".join(f"{name}: {f.function_name}" for name, f in api.spec.functions.items())
+    print(f"local API on {api.url} (route groups {functions}); Ctrl-C to stop", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,5 +1,6 @@
-"""What the local API reads from the synthesized ``local`` stack: the function, the stage and usage plan limits, every
-method's caller check, request model and integration, the gateway responses, and the user pool it trusts."""
+"""What the local API reads from the synthesized ``local`` stack: each route group's function and the paths it serves
+(the stack's ``route_groups`` output), the stage and usage plan limits, every method's caller check, request model and
+integration, the gateway responses, and the user pool it trusts."""
 
 from __future__ import annotations
 
@@ -118,8 +119,8 @@ def match_route(templates: Any, path: str) -> tuple[str, dict[str, str]] | None:
 
 
 @dataclass(frozen=True)
-class StageSpec:
-    """What the runner needs from the synthesized stack."""
+class FunctionSpec:
+    """One route group's function as the stack deploys it."""
 
     function_name: str
     handler: str
@@ -127,6 +128,17 @@ class StageSpec:
     environment: dict[str, str]
     memory_mb: int
     timeout_seconds: int
+    log_group: str
+    paths: tuple[str, ...] = ()
+    """The contract's paths this group serves (the first group also answers every other path)."""
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """What the runner needs from the synthesized stack."""
+
+    functions: dict[str, FunctionSpec]
+    """Each route group's function by group name, the one that answers undeclared paths first."""
     stage_name: str
     stage_rate: float
     stage_burst: int
@@ -134,7 +146,6 @@ class StageSpec:
     plan_burst: int
     usage_plan_name: str
     access_log_group: str
-    function_log_group: str
     access_log_format: dict[str, str] = field(default_factory=dict)
     """The stage's access-log line: each key and the ``$context`` variable API Gateway fills it with."""
     user_pool_name: str | None = None
@@ -143,14 +154,25 @@ class StageSpec:
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
     @property
+    def primary(self) -> FunctionSpec:
+        return next(iter(self.functions.values()))
+
+    def group_of(self, resource: str | None) -> str:
+        """The route group whose function serves ``resource`` (a matched resource path); the first for any other."""
+        for name, function in self.functions.items():
+            if resource in function.paths:
+                return name
+        return next(iter(self.functions))
+
+    @property
     def cors_origins(self) -> tuple[str, ...]:
-        """The origins the stack allows (the function's CORS variables, which the preflight template echoes)."""
-        return tuple(o for o in self.environment.get("CORS_ALLOWED_ORIGINS", "").split(",") if o)
+        """The origins the stack allows (the functions' CORS variables, which the preflight template echoes)."""
+        return tuple(o for o in self.primary.environment.get("CORS_ALLOWED_ORIGINS", "").split(",") if o)
 
 
 def read_stage(stack: manifest.Stack) -> StageSpec:
     resources = stack.tf["resource"]
-    (function,) = resources["aws_lambda_function"].values()
+    by_name = {f["function_name"]: f for f in resources["aws_lambda_function"].values()}
     (settings,) = resources["aws_api_gateway_method_settings"].values()
     (plan,) = resources["aws_api_gateway_usage_plan"].values()
     (stage,) = resources["aws_api_gateway_stage"].values()
@@ -158,13 +180,21 @@ def read_stage(stack: manifest.Stack) -> StageSpec:
     groups = {g["name"] for g in resources["aws_cloudwatch_log_group"].values()}
     throttle = settings["settings"]
     plan_throttle = plan["throttle_settings"]
+    functions = {}
+    for name, group in stack.route_groups().items():
+        function = by_name[group["function_name"]]
+        functions[name] = FunctionSpec(
+            function_name=function["function_name"],
+            handler=function["handler"],
+            bundle=stack.directory / function["filename"],
+            environment=function["environment"]["variables"],
+            memory_mb=function["memory_size"],
+            timeout_seconds=function["timeout"],
+            log_group=group["log_group"],
+            paths=tuple(group["paths"]),
+        )
     return StageSpec(
-        function_name=function["function_name"],
-        handler=function["handler"],
-        bundle=stack.directory / function["filename"],
-        environment=function["environment"]["variables"],
-        memory_mb=function["memory_size"],
-        timeout_seconds=function["timeout"],
+        functions=functions,
         stage_name=stage["stage_name"],
         stage_rate=throttle["throttling_rate_limit"],
         stage_burst=throttle["throttling_burst_limit"],
@@ -172,7 +202,6 @@ def read_stage(stack: manifest.Stack) -> StageSpec:
         plan_burst=plan_throttle["burst_limit"],
         usage_plan_name=plan["name"],
         access_log_group=next(g for g in groups if g.endswith("/access")),
-        function_log_group=f"/aws/lambda/{function['function_name']}",
         access_log_format=json.loads(stage["access_log_settings"]["format"]),
         user_pool_name=pools[0] if pools else None,
         routes=read_routes(resources),
