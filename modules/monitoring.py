@@ -298,9 +298,10 @@ class Monitoring(Construct):
             datapoints_to_alarm=config.datapoints_to_alarm,
         )
         self.specs, self.alarms, self.dashboard = [], {}, None
-        self._api_specs = api_alarm_specs(config, api)
-        added = self.add(self, self._api_specs)
-        self.api_release_alarms = [added[spec.key] for spec in self._api_specs if spec.gates_release]
+        self._api = api
+        api_specs = api_alarm_specs(config, api)
+        added = self.add(self, api_specs)
+        self.api_release_alarms = [added[spec.key] for spec in api_specs if spec.gates_release]
 
     @property
     def config(self) -> MonitoringConfig:
@@ -321,14 +322,10 @@ class Monitoring(Construct):
         """Once every module has shipped its log groups: the delivery alarms of every stream, and the dashboard
         (``overview``: the route groups' graphs, see ``RouteGroup.graphs``)."""
         self.add(self, delivery_alarm_specs(self._config, shipping))
-        latency = next(iter(self._api_specs[-1].metrics.values()))
         api_graph = graph(
             "API requests and latency p50/p90/p99",
-            [
-                widget_metric(f"lat_{p}", Metric(latency.namespace, "Latency", latency.dimensions, p), True)
-                for p in ("p50", "p90", "p99")
-            ]
-            + [widget_metric("count", Metric(latency.namespace, "Count", latency.dimensions, "Sum"), True)],
+            [widget_metric(f"lat_{p}", api_metric(self._api, "Latency", p), True) for p in ("p50", "p90", "p99")]
+            + [widget_metric("count", api_metric(self._api, "Count"), True)],
         )
         self.dashboard = CloudwatchDashboard(
             self,

@@ -10,6 +10,7 @@ handler is added to API Gateway with no edit in ``modules/``.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import sys
@@ -68,9 +69,10 @@ def document(
         if c.domain
     ] or None
     server_list = json.dumps([s.model_dump(exclude_none=True) for s in servers]) if servers else None
-    merged: dict[str, Any] = {}
-    for package in packages:
-        merged = _merge(merged, _package_document(package, description, server_list), package)
+    first, *others = packages
+    merged = copy.deepcopy(_package_document(first, description, server_list))
+    for package in others:
+        _merge(merged, _package_document(package, description, server_list), package)
     return _without_default_422(merged)
 
 
@@ -110,11 +112,9 @@ def _package_document(package: str, description: str, servers: str | None) -> di
     return json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
 
 
-def _merge(into: dict[str, Any], other: dict[str, Any], package: str) -> dict[str, Any]:
-    """``other`` (package ``package``'s document) merged into ``into``: paths and schemas may not collide."""
-    if not into:
-        return json.loads(json.dumps(other))
-    merged = json.loads(json.dumps(into))
+def _merge(merged: dict[str, Any], other: dict[str, Any], package: str) -> None:
+    """Merge ``other`` (package ``package``'s document) into ``merged``: paths and schemas may not collide."""
+    other = copy.deepcopy(other)  # the package's document is cached: nothing of it may be changed in place
     for path, item in other.get("paths", {}).items():
         clash = sorted(set(item) & set(merged.get("paths", {}).get(path, {})))
         if clash:
@@ -129,7 +129,6 @@ def _merge(into: dict[str, Any], other: dict[str, Any], package: str) -> dict[st
     tags = {t["name"]: t for t in [*merged.get("tags", []), *other.get("tags", [])]}
     if tags:
         merged["tags"] = list(tags.values())
-    return merged
 
 
 def _without_default_422(contract: dict[str, Any]) -> dict[str, Any]:

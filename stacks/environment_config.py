@@ -48,7 +48,7 @@ class Relaxation:
     def value(self, config: EnvironmentConfig) -> Any:
         try:
             return self.read(config)
-        except (AttributeError, TypeError, StopIteration):  # a section of the wrong type is reported by its own check
+        except (AttributeError, TypeError):  # a section of the wrong type is reported by its own check
             return self.secure
 
     def applies(self, config: EnvironmentConfig) -> bool:

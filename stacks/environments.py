@@ -75,6 +75,8 @@ DEPLOYMENT_VARIABLES = (
     "EMULATOR_PORT",
 )
 DEFAULT_EMULATOR_PORT = 4599
+# Throw-away environments: deleting the stack deletes its data. Production data is never deleted by Terraform.
+DISPOSABLE = {"prevent_destroy": False, "force_destroy": True}
 
 
 def _state(environ: os._Environ | dict, environment: str, account_id: str | None, app_name: str) -> RemoteStateConfig:
@@ -192,8 +194,6 @@ class _Context:
 def _local(context: _Context) -> EnvironmentConfig:
     environ, prefix, environment = context.environ, context.prefix, context.environment
     common = context.common()
-    # Throw-away environments: deleting the stack deletes its data. Production data is never deleted by Terraform.
-    disposable = {"prevent_destroy": False, "force_destroy": True}
     port = environ.get("EMULATOR_PORT", str(DEFAULT_EMULATOR_PORT))
     return EnvironmentConfig(
         **common,
@@ -209,7 +209,7 @@ def _local(context: _Context) -> EnvironmentConfig:
         # each one (a consistency waiter of ten identical reads, 5 s apart, on AWS as well).
         log_archive=LogArchiveConfig(
             bucket=SecureBucketConfig(
-                name=f"{prefix}-logs", object_level_denies=False, enable_lifecycle_rules=False, **disposable
+                name=f"{prefix}-logs", object_level_denies=False, enable_lifecycle_rules=False, **DISPOSABLE
             )
         ),
         # Short buffers so a local request reaches the archive quickly.
@@ -260,7 +260,7 @@ def _local(context: _Context) -> EnvironmentConfig:
                 object_level_denies=False,
                 enable_lifecycle_rules=False,
                 expiration_days=7,
-                **disposable,
+                **DISPOSABLE,
             ),
             # The emulator creates named queries but cannot delete them (no DeleteNamedQuery): a stack holding
             # them never destroys. `make query` reads the same queries from the stack's saved_queries output.
@@ -271,7 +271,6 @@ def _local(context: _Context) -> EnvironmentConfig:
 
 def _dev(context: _Context) -> EnvironmentConfig:
     environ, prefix, environment = context.environ, context.prefix, context.environment
-    disposable = {"prevent_destroy": False, "force_destroy": True}
     return EnvironmentConfig(
         **context.common(),
         encryption_key=EncryptionKeyConfig(
@@ -280,7 +279,7 @@ def _dev(context: _Context) -> EnvironmentConfig:
             prevent_destroy=False,
             administrator_role=apply_role_path(prefix),
         ),
-        log_archive=LogArchiveConfig(bucket=SecureBucketConfig(name=f"{prefix}-logs", **disposable)),
+        log_archive=LogArchiveConfig(bucket=SecureBucketConfig(name=f"{prefix}-logs", **DISPOSABLE)),
         log_shipping=LogShippingConfig(name_prefix=prefix, buffering_interval_in_seconds=60, log_retention_in_days=14),
         # A short linear release: the same CodeDeploy path as prod, done in 3 minutes.
         route_groups=context.route_groups(release=ReleaseConfig(strategy="linear", percent=25, interval_minutes=1)),
@@ -302,7 +301,7 @@ def _dev(context: _Context) -> EnvironmentConfig:
         ),
         log_query=LogQueryConfig(
             name_prefix=prefix,
-            results_bucket=SecureBucketConfig(name=f"{prefix}-query-results", expiration_days=7, **disposable),
+            results_bucket=SecureBucketConfig(name=f"{prefix}-query-results", expiration_days=7, **DISPOSABLE),
         ),
     )
 

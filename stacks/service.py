@@ -69,6 +69,7 @@ class ServiceStack(TerraformStack):
         self.primary = next(iter(self.route_groups.values()))
         packages = {name: group.package for name, group in self.route_groups.items()}
         document = contract.document(packages=tuple(packages.values()))
+        self.routes = contract.route_owners(packages)  # the route group serving each of the contract's paths
         self.identity = (
             Identity(self, "identity", config=config.identity, scopes=openapi.oauth_scopes(document), account=account)
             if config.identity
@@ -79,7 +80,7 @@ class ServiceStack(TerraformStack):
             "api",
             config=config.api,
             functions={name: group.function for name, group in self.route_groups.items()},
-            routes=contract.route_owners(packages),
+            routes=self.routes,
             contract=document,
             shipping=self.log_shipping,
             account=account,
@@ -125,7 +126,6 @@ class ServiceStack(TerraformStack):
         return self.primary.function
 
     def _route_group_outputs(self) -> dict:
-        routes = contract.route_owners({name: group.package for name, group in self.route_groups.items()})
         return {
             name: {
                 "primary": group is self.primary,
@@ -133,7 +133,7 @@ class ServiceStack(TerraformStack):
                 "handler": config.function.handler,
                 "alias": group.function.alias_name,
                 "log_group": f"/aws/lambda/{group.function.name}",
-                "paths": sorted(path for path, owner in routes.items() if owner == name),
+                "paths": sorted(path for path, owner in self.routes.items() if owner == name),
                 "release": {
                     "strategy": config.release.strategy,
                     "application": group.release.name if group.release else None,
