@@ -12,6 +12,7 @@ from cdktf import App  # noqa: E402
 
 from stacks import environments, policy  # noqa: E402
 from stacks.bootstrap import BootstrapStack  # noqa: E402
+from stacks.bootstrap_config import bootstrap_config  # noqa: E402
 from stacks.service import ServiceStack  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def build_app(outdir: str | None = None) -> App:
             ServiceStack(app, config.stack_name, config=config)
         else:  # a notice on stdout (the cdktf CLI prints stderr as errors)
             print(f"synth: {config.stack_name} not synthesized: set {' and '.join(config.missing_settings)}")
-    bootstrap = environments.bootstrap_config(configs)
+    bootstrap = bootstrap_config(configs)
     BootstrapStack(app, f"{bootstrap.environment.app_name}-bootstrap", config=bootstrap)
     policy.enforce(app)
     return app

@@ -7,17 +7,13 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_authorizer import ApiGatewayAuthorizer
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
-from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
-from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
-from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
@@ -40,132 +36,14 @@ from constructs import Construct
 
 from modules.account import AccountContext
 from modules.alarms import Metric
-from modules.cors import CorsConfig
+from modules.api_config import ACCESS_LOG_FORMAT, ApiConfig, api_metric
+from modules.api_policy import resource_policy
+from modules.api_responses import GATEWAY_RESPONSES, gateway_responses, preflights
 from modules.function import Function
 from modules.iam import document
 from modules.identity import Identity
 from modules.log_shipping import LogShipping
-from modules.openapi import Access, ContractError, Operation, draft4, execute_api_path, operations, parameters, slug
-from modules.validation import Checks
-
-# API Gateway's default account-level limits in us-east-1 (raise them with a quota request, then here).
-ACCOUNT_RATE_LIMIT = 10_000
-ACCOUNT_BURST_LIMIT = 5_000
-# A usage-plan quota must last at least this long at the plan's full rate, or the plan is a trap.
-QUOTA_MIN_FULL_RATE_SECONDS = 3600
-
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "extendedRequestId": "$context.extendedRequestId",
-        "ip": "$context.identity.sourceIp",
-        "userAgent": "$context.identity.userAgent",
-        "apiKeyId": "$context.identity.apiKeyId",
-        "requestTime": "$context.requestTime",
-        # Milliseconds since the epoch: the one request time that sorts and converts the same in every engine.
-        "requestTimeEpoch": "$context.requestTimeEpoch",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "path": "$context.path",
-        "status": "$context.status",
-        "protocol": "$context.protocol",
-        "responseLength": "$context.responseLength",
-        "responseLatency": "$context.responseLatency",
-        "integrationLatency": "$context.integrationLatency",
-        "integrationStatus": "$context.integration.status",
-        "xrayTraceId": "$context.xrayTraceId",
-        "errorMessage": "$context.error.message",
-        "wafResponseCode": "$context.wafResponseCode",
-        # Who API Gateway let in: the token's subject and app client, or the signing IAM principal.
-        "callerSub": "$context.authorizer.claims.sub",
-        "callerClientId": "$context.authorizer.claims.client_id",
-        "callerScopes": "$context.authorizer.claims.scope",
-        "callerArn": "$context.identity.userArn",
-    },
-    separators=(",", ":"),
-)
-
-
-@dataclass(frozen=True)
-class ApiConfig:
-    """The REST API's limits and switches; API keys, request validation and access logging are not optional."""
-
-    name: str
-    """Name of the REST API (1-64 of A-Z, a-z, 0-9, '-', '_')."""
-    stage_name: str = "v1"
-    """The stage, first segment of every URL path (default ``v1``)."""
-    throttle_rate_limit: float = 100
-    """Steady requests per second the stage admits from all callers together (1..10,000, the account's default
-    limit; default 100)."""
-    throttle_burst_limit: int = 200
-    """Burst the stage admits (1..5,000; default 200)."""
-    usage_plan_rate_limit: float = 50
-    """Requests per second per API key (1..throttle_rate_limit; default 50)."""
-    usage_plan_burst_limit: int = 100
-    """Burst per API key (1..throttle_burst_limit; default 100)."""
-    usage_plan_quota_per_day: int = 5_000_000
-    """Requests per API key per day (default 5,000,000); must last at least an hour at the plan's full rate."""
-    cors: CorsConfig | None = None
-    """Browser origins the API answers (default None: no CORS, browsers cannot call it)."""
-    iam_principal_org_id: str | None = None
-    """Also admit SigV4 callers of other accounts of this AWS Organization (``o-…``) on the operations the contract
-    signs (default None: this account's principals only)."""
-    iam_source_vpce_ids: tuple[str, ...] = ()
-    """Admit SigV4 callers only through these VPC endpoints (``vpce-…``; default none: from anywhere)."""
-    enable_resource_policy: bool = True
-    """Attach the REST API's resource policy (default on). Only the emulator turns it off: it returns a policy
-    unescaped, which the provider cannot read back, and it evaluates none anyway (the request simulation does)."""
-
-    def __post_init__(self) -> None:
-        checks = Checks("api")
-        checks.pattern("name", self.name, r"[A-Za-z0-9_-]{1,64}", "1-64 characters of A-Z, a-z, 0-9, '-', '_'")
-        checks.pattern("stage_name", self.stage_name, r"[A-Za-z0-9_]{1,64}", "1-64 of A-Z, a-z, 0-9, '_'")
-        rate = checks.range("throttle_rate_limit", self.throttle_rate_limit, 1, ACCOUNT_RATE_LIMIT, "requests/s")
-        burst = checks.int_range("throttle_burst_limit", self.throttle_burst_limit, 1, ACCOUNT_BURST_LIMIT, "requests")
-        plan_rate = rate and checks.range(
-            "usage_plan_rate_limit",
-            self.usage_plan_rate_limit,
-            1,
-            self.throttle_rate_limit,
-            "requests/s (at most the stage's throttle_rate_limit)",
-        )
-        if burst:
-            checks.int_range(
-                "usage_plan_burst_limit",
-                self.usage_plan_burst_limit,
-                1,
-                self.throttle_burst_limit,
-                "requests (at most the stage's throttle_burst_limit)",
-            )
-        if checks.type("usage_plan_quota_per_day", self.usage_plan_quota_per_day, int) and plan_rate:
-            floor = int(self.usage_plan_rate_limit * QUOTA_MIN_FULL_RATE_SECONDS)
-            seconds = self.usage_plan_quota_per_day / self.usage_plan_rate_limit
-            checks.that(
-                self.usage_plan_quota_per_day >= floor,
-                "usage_plan_quota_per_day",
-                self.usage_plan_quota_per_day,
-                f">= {floor}: at the plan's {self.usage_plan_rate_limit:g} requests/s this quota runs dry in "
-                f"{seconds:,.0f} s; it must last at least {QUOTA_MIN_FULL_RATE_SECONDS} s at full rate",
-            )
-        checks.type("enable_resource_policy", self.enable_resource_policy, bool)
-        if self.cors is not None:
-            checks.type("cors", self.cors, CorsConfig)
-        if self.iam_principal_org_id is not None:
-            checks.pattern(
-                "iam_principal_org_id", self.iam_principal_org_id, r"o-[a-z0-9]{10,32}", "an organization id, 'o-…'"
-            )
-        checks.each(
-            "iam_source_vpce_ids",
-            self.iam_source_vpce_ids,
-            lambda f, v: checks.pattern(f, v, r"vpce-[0-9a-f]{8,17}", "a VPC endpoint id, 'vpce-…'"),
-        )
-        checks.done()
-
-
-def api_metric(config: ApiConfig, name: str, stat: str = "Sum") -> Metric:
-    """API Gateway's metric ``name`` of the API ``config`` describes, by the dimensions API Gateway publishes for a
-    stage (``ApiName``, ``Stage``): plain strings, so alarms can be declared before the API is."""
-    return Metric("AWS/ApiGateway", name, {"ApiName": config.name, "Stage": config.stage_name}, stat)
+from modules.openapi import Access, ContractError, Operation, draft4, operations, parameters, slug
 
 
 class Api(Construct):
@@ -181,7 +59,7 @@ class Api(Construct):
     methods: dict[str, ApiGatewayMethod]
     """Every method by ``"<METHOD> <path>"`` (``ANY`` for the fallbacks that let the function answer 404/405)."""
     policy: ApiGatewayRestApiPolicy | None
-    """Who may invoke which method (see ``_resource_policy``)."""
+    """Who may invoke which method (see ``modules.api_policy``)."""
     deployment: ApiGatewayDeployment
     """The current deployment; replaced whenever the API's definition changes."""
     stage: ApiGatewayStage
@@ -249,19 +127,33 @@ class Api(Construct):
         fallback = next(iter(functions.values()))
         invoke_uris = {path: functions[group].alias.invoke_arn for path, group in routes.items()}
         parts = self._routes(contract, invoke_uris, fallback.alias.invoke_arn)
-        responses = self._gateway_responses(api_id)
-        parts += [r.id for r in responses]
+        parts += [response.id for response in gateway_responses(self, api_id, config.cors)]
         if config.cors:
-            parts += self._preflights(config.cors)
+            parts += preflights(
+                self,
+                rest_api_id=api_id,
+                cors=config.cors,
+                operations=self.operations,
+                resources=self._resources,
+                method=self._method,
+                request_validator_id=self._params_validator.id,
+            )
+        statements = resource_policy(
+            self.operations,
+            self.rest_api.execution_arn,
+            account_id=account.account_id,
+            org_id=config.iam_principal_org_id,
+            source_vpce_ids=config.iam_source_vpce_ids,
+        )
         self.policy = (
-            ApiGatewayRestApiPolicy(self, "policy", rest_api_id=api_id, policy=document(self._resource_policy(account)))
+            ApiGatewayRestApiPolicy(self, "policy", rest_api_id=api_id, policy=document(statements))
             if config.enable_resource_policy
             else None
         )
         static = {
             "paths": contract.get("paths", {}),
             "components": contract.get("components", {}),
-            "responses": _GATEWAY_RESPONSES,
+            "responses": GATEWAY_RESPONSES,
             "cors": config.cors.function_environment() if config.cors else None,
         }
         definition_hash = hashlib.sha256(json.dumps(static, sort_keys=True).encode()).hexdigest()
@@ -500,157 +392,3 @@ class Api(Construct):
                 schema=json.dumps(draft4(schema, components), sort_keys=True),
             )
         return models[name]
-
-    def _resource_policy(self, account: AccountContext) -> list[dict]:
-        """Everyone may reach the methods a token or the key guards (their authorizer decides); the signed methods
-        are left out of that grant, so a principal of this account needs its own identity policy and one of another
-        account is refused unless it is in ``iam_principal_org_id``. A REST API with a resource policy refuses every
-        request the policy does not allow."""
-        config = self._config
-        arn = self.rest_api.execution_arn
-        signed = sorted(
-            {
-                f"{arn}/*/{op.method}/{execute_api_path(op.path)}"
-                for op in self.operations
-                if op.access.authorization == "AWS_IAM"
-            }
-            | {
-                f"{arn}/*/*/{execute_api_path(op.path)}"
-                for op in self.operations
-                if op.access.authorization == "AWS_IAM"
-            }
-        )
-        statements: list[dict] = [
-            {
-                "Sid": "TokenAndKeyMethods",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "execute-api:Invoke",
-                **({"NotResource": signed} if signed else {"Resource": f"{arn}/*"}),
-            }
-        ]
-        if not signed:
-            return statements
-        outside = {"StringNotEquals": {"aws:PrincipalAccount": account.account_id}}
-        if config.iam_principal_org_id:
-            statements.append(
-                {
-                    "Sid": "SignedMethodsFromTheOrganization",
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "execute-api:Invoke",
-                    "Resource": signed,
-                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": config.iam_principal_org_id}},
-                }
-            )
-            outside["StringNotEquals"]["aws:PrincipalOrgID"] = config.iam_principal_org_id
-        statements.append(
-            {
-                "Sid": "SignedMethodsOnlyFromHere",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "execute-api:Invoke",
-                "Resource": signed,
-                "Condition": outside,
-            }
-        )
-        if config.iam_source_vpce_ids:
-            statements.append(
-                {
-                    "Sid": "SignedMethodsOnlyThroughTheseEndpoints",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "execute-api:Invoke",
-                    "Resource": signed,
-                    "Condition": {"StringNotEquals": {"aws:SourceVpce": list(config.iam_source_vpce_ids)}},
-                }
-            )
-        return statements
-
-    def _preflights(self, cors: CorsConfig) -> list:
-        """One ``OPTIONS`` per documented path, answered by API Gateway with a mock integration (no token, no key:
-        a browser's preflight carries neither)."""
-        parts: list = []
-        by_path: dict[str, list[str]] = {}
-        for op in self.operations:
-            if op.access.authorization != "AWS_IAM":  # a browser never signs with SigV4
-                by_path.setdefault(op.path, []).append(op.method)
-        for path, methods in sorted(by_path.items()):
-            name = f"{slug(path)}_preflight"
-            method = self._method(
-                name,
-                self._resources[path],
-                "OPTIONS",
-                Access("NONE"),
-                f"OPTIONS {path}",
-                request_validator_id=self._params_validator.id,
-            )
-            headers = cors.preflight_headers(methods)
-            integration = ApiGatewayIntegration(
-                self,
-                f"{name}_integration",
-                rest_api_id=self.rest_api.id,
-                resource_id=method.resource_id,
-                http_method=method.http_method,
-                type="MOCK",
-                request_templates={"application/json": '{"statusCode": 204}'},
-            )
-            declared = ApiGatewayMethodResponse(
-                self,
-                f"{name}_response",
-                rest_api_id=self.rest_api.id,
-                resource_id=method.resource_id,
-                http_method=method.http_method,
-                status_code="204",
-                response_parameters={
-                    f"method.response.header.{header}": False for header in ("Access-Control-Allow-Origin", *headers)
-                },
-            )
-            answer = ApiGatewayIntegrationResponse(
-                self,
-                f"{name}_integration_response",
-                rest_api_id=self.rest_api.id,
-                resource_id=method.resource_id,
-                http_method=method.http_method,
-                status_code=declared.status_code,
-                response_parameters={f"method.response.header.{h}": f"'{v}'" for h, v in headers.items()},
-                response_templates={"application/json": cors.preflight_template()},
-                depends_on=[integration],
-            )
-            parts += [method.id, integration.id, answer.id]
-        return parts
-
-    def _gateway_responses(self, api_id: str) -> list[ApiGatewayGatewayResponse]:
-        cors = self._config.cors
-        headers = (
-            {f"gatewayresponse.header.{h}": v for h, v in cors.gateway_response_headers().items()} if cors else None
-        )
-        return [
-            ApiGatewayGatewayResponse(
-                self,
-                f"response_{kind.lower()}",
-                rest_api_id=api_id,
-                response_type=kind,
-                status_code=status,
-                response_templates={"application/json": template},
-                response_parameters=headers,
-            )
-            for kind, status, template in _GATEWAY_RESPONSES
-        ]
-
-
-# Errors raised by API Gateway itself (no or a bad token or key, a missing scope, throttled, body rejected) answer in
-# the same JSON shape as the function's. A body that fails the model is a 422, like the function's own schema
-# errors. These templates are not VTL: API Gateway only substitutes variables, so nothing here may call $util, and
-# only the pre-quoted messageString can go in unquoted (validationErrorString holds raw quotes and would break JSON).
-_GATEWAY_RESPONSES = (
-    (
-        "BAD_REQUEST_BODY",
-        "422",
-        '{"error":"validation_failed","message":$context.error.messageString,'
-        '"fields":[{"field":"(body)","message":"does not match the request model of this operation"}]}',
-    ),
-    ("UNAUTHORIZED", "401", '{"error":"unauthorized","message":$context.error.messageString}'),
-    ("DEFAULT_4XX", None, '{"error":"request_rejected","message":$context.error.messageString}'),
-    ("DEFAULT_5XX", None, '{"error":"gateway_error","message":$context.error.messageString}'),
-)

@@ -60,7 +60,7 @@ class AutoscalingConfig:
     scale_out_cooldown_seconds: int = 0
     """Seconds between scale-out steps (0..3600; default 0: scale out at once)."""
     scheduled: tuple[ScheduledCapacity, ...] = ()
-    """Recurring range changes (default none)."""
+    """Recurring range changes, each with its own name (default none)."""
 
     def __post_init__(self) -> None:
         checks = Checks("autoscaling")
@@ -77,7 +77,9 @@ class AutoscalingConfig:
         checks.range("target_utilization", self.target_utilization, 0.1, 0.9)
         checks.int_range("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600, "seconds")
         checks.int_range("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600, "seconds")
-        checks.type("scheduled", self.scheduled, tuple)
+        if checks.each("scheduled", self.scheduled, lambda f, v: checks.type(f, v, ScheduledCapacity)):
+            names = [item.name for item in self.scheduled]
+            checks.that(len(set(names)) == len(names), "scheduled", names, "entries with distinct names")
         checks.done()
 
 

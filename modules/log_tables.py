@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from modules.api import ACCESS_LOG_FORMAT
+from modules.api_config import ACCESS_LOG_FORMAT
 
 PARTITION = "datehour"
 """The one partition column: Firehose's UTC hour ``YYYY/MM/DD/HH``, compared as text (``BETWEEN '2026/12/01/00'

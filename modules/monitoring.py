@@ -23,7 +23,7 @@ from constructs import Construct
 
 from modules.account import AccountContext
 from modules.alarms import AlarmSettings, AlarmSpec, Metric, create_alarm, percent
-from modules.api import ApiConfig, api_metric
+from modules.api_config import ApiConfig, api_metric
 from modules.aws_provider import REGION
 from modules.encryption_key import EncryptionKey
 from modules.iam import document

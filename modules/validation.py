@@ -94,7 +94,7 @@ class Checks:
         if not self.type(field, value, (int, float)):
             return False
         if not low <= value <= high:
-            return self.add(field, value, f"{low:g}..{high:g}{' ' + unit if unit else ''}")
+            return self.add(field, value, f"{_number(low)}..{_number(high)}{' ' + unit if unit else ''}")
         return True
 
     def int_range(self, field: str, value: Any, low: int, high: int, unit: str = "") -> bool:
@@ -154,3 +154,8 @@ LOG_RETENTION_DAYS = (
 # S3 bucket naming rules, without the dotted forms that break virtual-hosted TLS.
 BUCKET_NAME = r"(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"
 BUCKET_NAME_HELP = "3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+
+
+def _number(value: float) -> str:
+    """A bound as a reader writes it: 2000000000, not 2e+09; 0.5 stays 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value}"

@@ -18,7 +18,7 @@ from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
 from modules.remote_state import configure_remote_state
 from modules.role_boundary import ServiceRoleBoundary
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
-from stacks.environments import BootstrapConfig
+from stacks.bootstrap_config import BootstrapConfig
 
 
 class BootstrapStack(TerraformStack):

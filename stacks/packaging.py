@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modules.function import FunctionConfig, LambdaCode
+from modules.function_config import FunctionConfig, LambdaCode
 from modules.validation import fail
 from synth import bundle
 

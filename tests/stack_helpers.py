@@ -120,9 +120,10 @@ def bootstrap_for(environ: dict[str, str]) -> dict:
 
     from stacks import environments
     from stacks.bootstrap import BootstrapStack
+    from stacks.bootstrap_config import bootstrap_config
 
     configs = environments.load(environ)
-    config = environments.bootstrap_config(configs, environ)
+    config = bootstrap_config(configs, environ)
     stack = BootstrapStack(Testing.app(), "serverless-app-bootstrap", config=config)
     return json.loads(Testing.synth(stack))
 

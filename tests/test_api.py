@@ -5,7 +5,7 @@ import json
 import pytest
 from stack_helpers import DEPLOYED, one, ref, resources
 
-from modules.api import ACCESS_LOG_FORMAT, ApiConfig
+from modules.api_config import ACCESS_LOG_FORMAT, ApiConfig
 
 
 def test_rest_api_is_regional(prod):
@@ -108,7 +108,7 @@ def test_the_cognito_authorizer_trusts_the_stacks_user_pool(prod):
 
 
 def test_events_body_is_validated_against_the_contracts_draft4_model(prod):
-    from modules.api import draft4
+    from modules.openapi import draft4
     from stacks.contract import document
 
     contract = document()
@@ -196,7 +196,7 @@ def test_a_contract_api_gateway_cannot_build_is_refused_naming_the_operation(sec
 
 
 def test_draft4_inlines_references_and_turns_nullable_into_a_type_list():
-    from modules.api import draft4
+    from modules.openapi import draft4
 
     components = {"Thing": {"type": "object", "properties": {"n": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}}}
     converted = draft4({"$ref": "#/components/schemas/Thing", "examples": [1]}, components)
@@ -245,7 +245,7 @@ def test_redeployment_hash_changes_when_the_api_definition_changes(monkeypatch, 
     from modules import api
 
     before = one(prod, "aws_api_gateway_deployment")["triggers"]["redeployment"]
-    monkeypatch.setattr(api, "_GATEWAY_RESPONSES", api._GATEWAY_RESPONSES[:-1])
+    monkeypatch.setattr(api, "GATEWAY_RESPONSES", api.GATEWAY_RESPONSES[:-1])
     import cdktf
 
     from stacks import environments
@@ -314,13 +314,6 @@ def test_waf_never_writes_credentials_into_its_logs(prod):
         {"single_header": {"name": "authorization"}},
         {"single_header": {"name": "x-api-key"}},
     ]
-
-
-def test_waf_body_inspection_limit_is_one_of_wafs():
-    from modules.waf import WafConfig
-
-    with pytest.raises(ValueError, match=r"waf.body_inspection_limit_kb=8 is invalid: allowed one of 16, 32, 48, 64"):
-        WafConfig(name="x", body_inspection_limit_kb=8)
 
 
 def test_waf_rate_limit_must_admit_one_key_at_its_usage_plans_full_rate():

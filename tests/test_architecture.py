@@ -166,6 +166,7 @@ def test_importing_a_module_has_no_process_wide_side_effect():
         "tools.stackctl",
         "tools.local_api",
         "tools.release",
+        "tools.release_decisions",
     ]
     assert _side_effects(*modules) == {module: [] for module in modules}
 

@@ -177,7 +177,7 @@ def test_every_bad_field_is_reported_at_once():
 
 
 def test_one_config_reports_all_of_its_bad_fields():
-    from modules.function import FunctionConfig
+    from modules.function_config import FunctionConfig
 
     with pytest.raises(ValueError) as raised:
         FunctionConfig(name="a b", service_name="svc", metrics_namespace="AWS/x", memory_size_mb=1, timeout_seconds=99)

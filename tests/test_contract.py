@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from stack_helpers import resources
 
-from modules.api import _GATEWAY_RESPONSES
+from modules.api_responses import GATEWAY_RESPONSES
 from stacks import contract
 from tools.local_api import match_route, read_routes
 
@@ -66,7 +66,7 @@ def test_the_document_carries_the_key_scheme_and_every_environments_limits():
     }
 
 
-@pytest.mark.parametrize(("kind", "status", "template"), _GATEWAY_RESPONSES)
+@pytest.mark.parametrize(("kind", "status", "template"), GATEWAY_RESPONSES)
 def test_api_gateways_error_bodies_are_json_of_the_documented_shape(kind, status, template):
     # Gateway response templates get plain substitution, not VTL: $context.error.messageString arrives quoted.
     assert "$util" not in template and "#" not in template

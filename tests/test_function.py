@@ -10,7 +10,7 @@ import pytest
 from stack_helpers import of_construct, one, one_of, ref, resources, statements
 
 from modules.autoscaling import AutoscalingConfig
-from modules.function import FunctionConfig
+from modules.function_config import FunctionConfig
 from synth import bundle
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"

@@ -17,7 +17,7 @@ from sqlglot import exp
 from stack_helpers import PROJECT_DIR, ref, resources
 
 from modules import log_tables
-from modules.api import ACCESS_LOG_FORMAT
+from modules.api_config import ACCESS_LOG_FORMAT
 from modules.log_query import ENGINE_VERSION, LogQueryConfig
 from modules.saved_queries import SAVED_QUERIES
 from modules.secure_bucket import SecureBucketConfig

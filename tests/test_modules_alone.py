@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import builders
 import cdktf
 import pytest
 from cdktf import TerraformStack
@@ -16,12 +17,9 @@ from modules.account import AccountContext
 from modules.api import Api, ApiConfig
 from modules.api_gateway_account import ApiGatewayAccountConfig, ApiGatewayAccountLogging
 from modules.autoscaling import AutoscalingConfig, ProvisionedConcurrencyAutoscaling
-from modules.aws_provider import ProviderConfig, RegionLockedProvider
 from modules.deploy_roles import DeployRoles, DeployRolesConfig, DeployTarget
 from modules.encryption_key import EncryptionKey, EncryptionKeyConfig
-from modules.function import Function, FunctionConfig, LambdaCode
-from modules.log_archive import LogArchive, LogArchiveConfig
-from modules.log_shipping import LogShipping, LogShippingConfig
+from modules.function_config import FunctionConfig, LambdaCode
 from modules.monitoring import Monitoring, MonitoringConfig
 from modules.release import ReleaseConfig
 from modules.role_boundary import ServiceRoleBoundary
@@ -29,49 +27,26 @@ from modules.route_group import RouteGroup, RouteGroupConfig
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from modules.waf import Waf, WafConfig
 
-TAGS = {"Team": "payments"}
-
 
 def _stack() -> tuple[TerraformStack, AccountContext]:
-    stack = TerraformStack(cdktf.Testing.app(), "team")
-    RegionLockedProvider(stack, "aws", config=ProviderConfig(default_tags=TAGS))
-    return stack, AccountContext(stack, "account")
+    return builders.bare_stack()
 
 
 def _code(tmp_path: Path) -> LambdaCode:
-    zip_path = tmp_path / "code.zip"
-    zip_path.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip: the construct only stages the file
-    return LambdaCode(zip_path=zip_path, sha256_base64="c2hhMjU2")
+    return builders.code(tmp_path)
 
 
 def _shipping_stack():
-    stack, account = _stack()
-    key = EncryptionKey(stack, "key", config=EncryptionKeyConfig(alias="payments"), account=account)
-    archive = LogArchive(
-        stack,
-        "archive",
-        config=LogArchiveConfig(bucket=SecureBucketConfig(name="payments-logs")),
-        key=key,
-        account=account,
-    )
-    shipping = LogShipping(
-        stack, "shipping", config=LogShippingConfig(name_prefix="payments"), archive=archive, key=key, account=account
-    )
-    return stack, account, key, shipping
+    stack, account = builders.bare_stack()
+    key, log_shipping = builders.shipping(stack, account)
+    return stack, account, key, log_shipping
 
 
 def _function_stack(tmp_path: Path):
-    stack, account, key, shipping = _shipping_stack()
-    function = Function(
-        stack,
-        "fn",
-        config=FunctionConfig(name="payments-api", service_name="payments", metrics_namespace="payments"),
-        code=_code(tmp_path),
-        key=key,
-        shipping=shipping,
-        account=account,
-    )
-    return stack, account, key, shipping, function
+    stack, account = builders.bare_stack()
+    key, log_shipping = builders.shipping(stack, account)
+    fn = builders.function(stack, account, tmp_path, key=key, log_shipping=log_shipping)
+    return stack, account, key, log_shipping, fn
 
 
 def test_region_locked_provider_and_account_context_alone():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from stack_helpers import DEPLOYED, one, one_of, ref, resources
 
+from modules.function_alarms import APP_ERROR_METRIC
 from modules.monitoring import MonitoringConfig
-from modules.route_group import APP_ERROR_METRIC
 from stacks.environments import ROUTE_GROUPS
 
 PROJECT = Path(__file__).resolve().parent.parent

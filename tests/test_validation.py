@@ -30,6 +30,18 @@ def test_each_check_names_the_field_the_value_and_what_is_allowed():
     assert str(raised.value).startswith("5 invalid settings:\n  widget.count='3' is invalid: allowed")
 
 
+def test_range_bounds_are_written_as_a_reader_writes_them():
+    checks = Checks()
+    checks.int_range("limit", 1, 100, 2_000_000_000)
+    checks.range("share", 1.0, 0.1, 0.9)
+    with pytest.raises(ConfigError) as raised:
+        checks.done()
+    assert raised.value.problems == [
+        "limit=1 is invalid: allowed 100..2000000000",
+        "share=1.0 is invalid: allowed 0.1..0.9",
+    ]
+
+
 def test_a_bool_is_not_a_number():
     checks = Checks()
     assert checks.int_range("n", True, 0, 5) is False

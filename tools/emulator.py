@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tools import manifest
-from tools.processes import HOST, stop_process_group
+from tools.processes import HOST, start_detached, stop_process_group
 
 STATE_DIR = manifest.PROJECT_DIR / ".cache" / "emulator"
 
@@ -47,30 +45,20 @@ def start(port: int, timeout_seconds: float = 30.0) -> int:
     if is_up(port):
         ours = pid_file(port)
         return int(ours.read_text()) if ours.exists() else 0
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(STATE_DIR / f"moto-{port}.log", "ab")  # noqa: SIM115 - handed to the child process
     server = Path(sys.executable).with_name("moto_server")
     # AWS managed policies (the API Gateway logging role attaches one) exist in the emulator only on request; a
     # requested certificate is issued at once (the emulator resolves no DNS: its validation record is not checked).
     environment = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ACM_VALIDATION_WAIT": "0"}
-    process = subprocess.Popen(
+    pid, _ = start_detached(
         [str(server), "-H", HOST, "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        what=f"the emulator on {HOST}:{port}",
+        pid_file=pid_file(port),
+        log_path=STATE_DIR / f"moto-{port}.log",
+        ready=lambda: is_up(port),
+        timeout_seconds=timeout_seconds,
         env=environment,
     )
-    pid_file(port).write_text(str(process.pid))
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"emulator exited with {process.returncode}; see {log.name}")
-        if is_up(port):
-            return process.pid
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"emulator did not answer on {HOST}:{port} within {timeout_seconds}s; see {log.name}")
+    return pid
 
 
 def stop(port: int) -> bool:

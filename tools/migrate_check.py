@@ -78,6 +78,7 @@ from cdktf import App
 
 from stacks import environments, policy
 from stacks.bootstrap import BootstrapStack
+from stacks.bootstrap_config import bootstrap_config
 from stacks.service import ServiceStack
 
 out, project, results = Path(sys.argv[1]), sys.argv[2], {}
@@ -85,7 +86,7 @@ configs = environments.load()
 builders = {
     c.stack_name: (lambda app, c=c: ServiceStack(app, c.stack_name, config=c)) for c in configs.values() if c.deployable
 }
-bootstrap = environments.bootstrap_config(configs)
+bootstrap = bootstrap_config(configs)
 name = f"{bootstrap.environment.app_name}-bootstrap"
 builders[name] = lambda app: BootstrapStack(app, name, config=bootstrap)
 for stack, build in builders.items():

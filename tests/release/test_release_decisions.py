@@ -7,7 +7,8 @@ import json
 import pytest
 from recorded import Recorded, alarms, alias, deployment, hook_target
 
-from tools.release import Done, Plan, Release, Target, appspec, minutes_to_full, plan_release
+from tools.release import Release
+from tools.release_decisions import Done, Plan, Target, appspec, minutes_to_full, plan_release
 
 TARGET = Target(
     application="serverless-app-prod",

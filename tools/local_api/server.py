@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from tools.local_api.gateway import Admitted, Gateway
 from tools.local_api.handler_source import FUNCTIONS_DIR, HandlerSource, check_host_dependencies
 from tools.local_api.log_forwarder import LogForwarder
 from tools.local_api.stage import FunctionSpec, read_stage
-from tools.processes import HOST, stop_process_group
+from tools.processes import HOST, start_detached, stop_process_group
 
 DEFAULT_PORT = 4600
 RUN_DIR = manifest.PROJECT_DIR / ".cache" / "local-api"
@@ -338,25 +337,18 @@ def start_background(port: int, *, identity: str = "", timeout_seconds: float = 
             return url
     stop_background(port)
     identity_path.unlink(missing_ok=True)
-    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
+    _, url = start_detached(
         serve_command(port),
+        what="the local API",
+        pid_file=_pid_file(port),
+        log_path=log_path,
+        ready=lambda: _announced_url(log_path),
+        timeout_seconds=timeout_seconds,
         cwd=manifest.PROJECT_DIR,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        fresh_log=True,
     )
-    _pid_file(port).write_text(str(process.pid))
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"local API exited with {process.returncode}; see {log.name}")
-        url = _announced_url(log_path)
-        if url:
-            identity_path.write_text(identity)
-            return url
-        time.sleep(0.2)
-    raise RuntimeError(f"local API did not start within {timeout_seconds}s; see {log.name}")
+    identity_path.write_text(identity)
+    return url
 
 
 def serve_command(port: int) -> list[str]:
