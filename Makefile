@@ -169,7 +169,7 @@ up: setup-app ## Synth, emulator, bootstrap, deploy `local`, print its outputs, 
 serve: setup-app ## Run the local API in the foreground (routes, keys, throttle, models of the stack; reloads on edit)
 	$(PY) -m tools.local_api
 
-logs: setup-app ## Read ENV's log groups: SINCE=15m, FILTER='"ERROR"', GROUP=<part of a name>, FOLLOW=1
+logs: setup-app ## Read ENV's log groups: SINCE=15m, FILTER='"ERROR"', GROUP=<route group or part of a name>, FOLLOW=1
 	$(PY) -m tools.logs $(ENV) --since $(or $(SINCE),15m) $(if $(FILTER),--filter '$(FILTER)') \
 	    $(if $(GROUP),--group '$(GROUP)') $(if $(FOLLOW),--follow)
 

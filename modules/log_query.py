@@ -39,7 +39,7 @@ from modules.encryption_key import EncryptionKey
 from modules.iam import document
 from modules.log_archive import LogArchive
 from modules.log_shipping import LogShipping
-from modules.saved_queries import SAVED_QUERIES, SavedQuery
+from modules.saved_queries import SavedQuery, saved_queries
 from modules.secure_bucket import SecureBucket, SecureBucketConfig
 from modules.validation import Checks, fail
 
@@ -127,7 +127,8 @@ class LogQuery(Construct):
     workgroup: AthenaWorkgroup
     """``<prefix>-logs``: enforced configuration, encrypted results, a per-query scan cutoff, engine pinned."""
     saved_queries: tuple[SavedQuery, ...]
-    """The runbook's queries whose tables this stack has (no ``waf-blocks`` without WAF logs)."""
+    """The runbook's queries over this stack's tables (every route group's function table; no ``waf-blocks``
+    without WAF logs)."""
     named_queries: dict[str, AthenaNamedQuery]
     """``saved_queries`` as Athena named queries, by name (none when ``save_named_queries`` is off)."""
     reader_role: IamRole
@@ -185,7 +186,7 @@ class LogQuery(Construct):
                 ),
             ),
         )
-        self.saved_queries = tuple(q for q in SAVED_QUERIES if set(q.tables) <= set(self.tables))
+        self.saved_queries = saved_queries(self.tables)
         self.named_queries = (
             {query.name: self._named_query(query) for query in self.saved_queries} if config.save_named_queries else {}
         )

@@ -8,8 +8,10 @@ group is a package under ``functions/`` and one entry in ``stacks/environments.p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
     CloudwatchLogMetricFilter,
@@ -30,6 +32,38 @@ from modules.monitoring import Monitoring, graph, widget_metric
 from modules.release import Release, ReleaseConfig
 from modules.validation import Checks
 
+SMOKE_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+@dataclass(frozen=True)
+class SmokeCheck:
+    """One synthetic request the pre-traffic hook sends the new version before any traffic shifts, and the status
+    it must answer; the path must be one the group serves (checked at synth against the contract)."""
+
+    method: str
+    """HTTP method (GET, POST, ...)."""
+    path: str
+    """A path the group serves, e.g. ``/health``."""
+    expected_status: int = 200
+    """The status the version must answer (100..599; default 200)."""
+    body: Mapping[str, Any] | None = None
+    """JSON body sent with the request (default none)."""
+
+    def __post_init__(self) -> None:
+        checks = Checks("smoke_check")
+        checks.choice("method", self.method, SMOKE_METHODS)
+        checks.pattern("path", self.path, r"/[A-Za-z0-9/_.{}-]*", "a path starting with '/'")
+        checks.int_range("expected_status", self.expected_status, 100, 599)
+        if self.body is not None and checks.type("body", self.body, Mapping):
+            try:
+                json.dumps(self.body)
+            except (TypeError, ValueError):
+                checks.add("body", self.body, "a JSON object")
+        checks.done()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "status": self.expected_status, "body": self.body}
+
 
 @dataclass(frozen=True)
 class RouteGroupConfig:
@@ -46,6 +80,9 @@ class RouteGroupConfig:
     """Name of the pre-traffic smoke-test function; required with ``release.pre_traffic_hook`` (default None)."""
     emf_metrics: tuple[str, ...] = ()
     """The EMF metrics its handler emits, graphed on the dashboard (default none)."""
+    smoke_checks: tuple[SmokeCheck, ...] = ()
+    """What the pre-traffic hook asks the new version, in order; at least one with ``release.pre_traffic_hook``
+    (default none)."""
 
     def __post_init__(self) -> None:
         checks = Checks("route_group")
@@ -55,6 +92,7 @@ class RouteGroupConfig:
             "release": checks.type("release", self.release, ReleaseConfig),
         }
         checks.type("emf_metrics", self.emf_metrics, tuple)
+        checks.each("smoke_checks", self.smoke_checks, lambda f, v: checks.type(f, v, SmokeCheck))
         if typed["release"]:
             wanted = self.release.pre_traffic_hook is True
             checks.that(
@@ -62,6 +100,12 @@ class RouteGroupConfig:
                 "release_hook_name",
                 self.release_hook_name,
                 "a function name with release.pre_traffic_hook, None without",
+            )
+            checks.that(
+                not wanted or bool(self.smoke_checks),
+                "smoke_checks",
+                self.smoke_checks,
+                "at least one check with release.pre_traffic_hook: a hook that asks nothing would pass any version",
             )
         if self.release_hook_name is not None:
             checks.pattern("release_hook_name", self.release_hook_name, r"[A-Za-z0-9_-]{1,64}", "1-64 of A-Z, 0-9, -_")
@@ -88,7 +132,10 @@ class RouteGroupConfig:
             memory_size_mb=256,
             timeout_seconds=29,
             reserved_concurrency=2,
-            environment={"TARGET_FUNCTION_NAME": self.function.name},
+            environment={
+                "TARGET_FUNCTION_NAME": self.function.name,
+                "SMOKE_CHECKS": json.dumps([c.as_json() for c in self.smoke_checks], separators=(",", ":")),
+            },
             # CodeDeploy invokes the hook by name, asynchronously: a retry would run the smoke test again and
             # report a second status for one lifecycle event.
             async_retry_attempts=0,

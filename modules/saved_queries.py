@@ -11,6 +11,7 @@ translated the function names (``approx_percentile``, ``from_unixtime``, ``from_
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # Every table's time, as a timestamp with time zone, so lines of different sources sort together.
@@ -34,48 +35,80 @@ class SavedQuery:
     """A stack whose archive lacks one of these tables (no WAF in local) does not get the query."""
 
 
-SAVED_QUERIES = (
-    SavedQuery(
-        name="errors",
-        description="Errors in a time range: function lines at ERROR or above, Lambda platform lines, and 5xx answers",
-        parameters=("since", "until", "since", "until"),
-        tables=("function_api", "api_access"),
-        sql=f"""SELECT at, source, request_id, detail FROM (
-  SELECT {FUNCTION_TIME} AS at, 'function_api' AS source, correlation_id AS request_id,
+FUNCTION_TABLE_PREFIX = "function_"
+# The tables of a stack with one route group and WAF, over which QUERY_NAMES lists every query.
+ALL_TABLES = ("function_api", "api_access", "api_execution", "waf")
+
+
+def _function_errors(table: str) -> str:
+    return f"""  SELECT {FUNCTION_TIME} AS at, '{table}' AS source, correlation_id AS request_id,
          coalesce(level, platform_type) || ' ' || coalesce(message, platform_record, '') AS detail
-  FROM function_api
-  WHERE {HOURS} AND (level IN ('ERROR', 'CRITICAL') OR platform_type IS NOT NULL)
-  UNION ALL
-  SELECT {ACCESS_TIME}, 'api_access', request_id,
+  FROM {table}
+  WHERE {HOURS} AND (level IN ('ERROR', 'CRITICAL') OR platform_type IS NOT NULL)"""
+
+
+def _function_lines(table: str) -> str:
+    return f"""  SELECT {FUNCTION_TIME}, '{table}', level || ' ' || message
+  FROM {table}
+  WHERE {HOURS} AND correlation_id = ?"""
+
+
+def _union(parts: list[str]) -> str:
+    return "\n  UNION ALL\n".join(parts)
+
+
+def saved_queries(tables: Collection[str]) -> tuple[SavedQuery, ...]:
+    """The runbook's queries over a stack's ``tables``, those whose tables it has (no ``waf-blocks`` without a WAF
+    table). ``errors`` and ``request-by-id`` read every route group's function table (``function_<group>``), so a
+    new group's lines are in them without editing a query."""
+    functions = sorted(t for t in tables if t.startswith(FUNCTION_TABLE_PREFIX))
+    queries = (*_across_functions(functions), *_API_QUERIES)
+    return tuple(q for q in queries if set(q.tables) <= set(tables))
+
+
+def _across_functions(functions: list[str]) -> tuple[SavedQuery, ...]:
+    if not functions:
+        return ()
+    access_errors = f"""  SELECT {ACCESS_TIME}, 'api_access', request_id,
          http_method || ' ' || resource_path || ' -> ' || status || ' ' || coalesce(nullif(error_message, '-'), '')
   FROM api_access
-  WHERE {HOURS} AND status LIKE '5%'
-)
-ORDER BY at DESC
-LIMIT 500""",
-    ),
-    SavedQuery(
-        name="request-by-id",
-        description="One request followed across sources by its API Gateway request id (= Powertools' correlation_id)",
-        parameters=("since", "until", "id", "since", "until", "id", "since", "until", "id"),
-        tables=("api_access", "function_api", "api_execution"),
-        sql=f"""SELECT at, source, line FROM (
-  SELECT {ACCESS_TIME} AS at, 'api_access' AS source,
+  WHERE {HOURS} AND status LIKE '5%'"""
+    access_line = f"""  SELECT {ACCESS_TIME} AS at, 'api_access' AS source,
          http_method || ' ' || path || ' -> ' || status || ' in ' || response_latency || ' ms, caller '
            || {CALLER} AS line
   FROM api_access
-  WHERE {HOURS} AND request_id = ?
-  UNION ALL
-  SELECT {FUNCTION_TIME}, 'function_api', level || ' ' || message
-  FROM function_api
-  WHERE {HOURS} AND correlation_id = ?
-  UNION ALL
-  SELECT {NO_TIME}, 'api_execution', message
+  WHERE {HOURS} AND request_id = ?"""
+    execution_line = f"""  SELECT {NO_TIME}, 'api_execution', message
   FROM api_execution
-  WHERE {HOURS} AND request_id = ?
+  WHERE {HOURS} AND request_id = ?"""
+    return (
+        SavedQuery(
+            name="errors",
+            description="Errors in a time range: every function's lines at ERROR or above and Lambda platform lines, "
+            "and 5xx answers",
+            parameters=("since", "until") * (len(functions) + 1),
+            tables=(*functions, "api_access"),
+            sql=f"""SELECT at, source, request_id, detail FROM (
+{_union([*map(_function_errors, functions), access_errors])}
+)
+ORDER BY at DESC
+LIMIT 500""",
+        ),
+        SavedQuery(
+            name="request-by-id",
+            description="One request followed across sources by its API Gateway request id (= Powertools' "
+            "correlation_id)",
+            parameters=("since", "until", "id") * (len(functions) + 2),
+            tables=("api_access", *functions, "api_execution"),
+            sql=f"""SELECT at, source, line FROM (
+{_union([access_line, *map(_function_lines, functions), execution_line])}
 )
 ORDER BY at NULLS LAST, source""",
-    ),
+        ),
+    )
+
+
+_API_QUERIES = (
     SavedQuery(
         name="status-by-route",
         description="4xx and 5xx answers counted by route, method and status",
@@ -132,4 +165,5 @@ LIMIT 50""",
     ),
 )
 
-BY_NAME = {query.name: query for query in SAVED_QUERIES}
+QUERY_NAMES = tuple(q.name for q in saved_queries(ALL_TABLES))
+"""Every query's name, in the order ``make query LIST=1`` shows them."""

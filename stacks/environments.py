@@ -30,7 +30,7 @@ from modules.log_shipping import LogShippingConfig
 from modules.monitoring import MonitoringConfig
 from modules.release import ReleaseConfig
 from modules.remote_state import RemoteStateConfig
-from modules.route_group import RouteGroupConfig
+from modules.route_group import RouteGroupConfig, SmokeCheck
 from modules.secure_bucket import SecureBucketConfig
 from modules.validation import collect_errors, fail
 from modules.waf import WafConfig
@@ -48,7 +48,14 @@ from stacks.environment_config import (  # noqa: F401 (re-exported: the one impo
 # group is one entry here and its package; ROUTE_GROUP_SIZES below sizes it per environment where the default does
 # not fit.
 ROUTE_GROUPS: dict[str, dict] = {
-    "api": {"emf_metrics": ("EventsAccepted", "RejectedEvents", "ApplicationErrors")},
+    "api": {
+        "emf_metrics": ("EventsAccepted", "RejectedEvents", "ApplicationErrors"),
+        # What the pre-traffic hook asks a new version (where a release has a hook): alive, and accepts an event.
+        "smoke_checks": (
+            SmokeCheck("GET", "/health", 200),
+            SmokeCheck("POST", "/events", 202, body={"type": "release.smoke", "payload": {"source": "release-hook"}}),
+        ),
+    },
     "admin": {"function": {"memory_size_mb": 128, "reserved_concurrency": 5}},
 }
 # Per environment: each group's function settings over ROUTE_GROUPS' (reserved concurrency, memory).
@@ -185,6 +192,7 @@ class _Context:
                 ),
                 release=extra.pop("release", release),
                 emf_metrics=settings.get("emf_metrics", ()),
+                smoke_checks=settings.get("smoke_checks", ()),
                 **extra,
             )
         return groups

@@ -22,6 +22,7 @@ from modules.monitoring import Monitoring
 from modules.remote_state import configure_remote_state
 from modules.role_boundary import boundary_policy_path
 from modules.route_group import RouteGroup
+from modules.validation import message, report
 from modules.waf import Waf
 from stacks import contract
 from stacks.environments import EnvironmentConfig
@@ -70,6 +71,7 @@ class ServiceStack(TerraformStack):
         packages = {name: group.package for name, group in self.route_groups.items()}
         document = contract.document(packages=tuple(packages.values()))
         self.routes = contract.route_owners(packages)  # the route group serving each of the contract's paths
+        _check_smoke_checks(config, self.routes, document)
         self.identity = (
             Identity(self, "identity", config=config.identity, scopes=openapi.oauth_scopes(document), account=account)
             if config.identity
@@ -205,3 +207,20 @@ class ServiceStack(TerraformStack):
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, name, value=value, description=description)
+
+
+def _check_smoke_checks(config: EnvironmentConfig, routes: dict[str, str], document: dict) -> None:
+    """Each group's smoke checks ask an operation that group serves: a check of another group's path would test the
+    wrong function and fail every release (or, with the first group's fallback, pass on a 404)."""
+    problems = []
+    for name, group in config.served_route_groups.items():
+        own = sorted(path for path, owner in routes.items() if owner == name)
+        for index, check in enumerate(group.smoke_checks):
+            field = f"route_groups.{name}.smoke_checks[{index}]"
+            methods = document["paths"].get(check.path, {})
+            if routes.get(check.path) != name:
+                problems.append(message(f"{field}.path", check.path, "one of the group's paths: " + ", ".join(own)))
+            elif check.method.lower() not in methods:
+                allowed = ", ".join(sorted(m.upper() for m in methods if m != "parameters"))
+                problems.append(message(f"{field}.method", check.method, f"one the contract declares: {allowed}"))
+    report(problems)

@@ -19,7 +19,7 @@ from stack_helpers import PROJECT_DIR, ref, resources
 from modules import log_tables
 from modules.api_config import ACCESS_LOG_FORMAT
 from modules.log_query import ENGINE_VERSION, LogQueryConfig
-from modules.saved_queries import SAVED_QUERIES
+from modules.saved_queries import ALL_TABLES, saved_queries
 from modules.secure_bucket import SecureBucketConfig
 from tools import archive_tables, manifest, query
 from tools.archive_tables import Table
@@ -148,12 +148,19 @@ def test_the_workgroup_enforces_its_configuration_and_encrypts_results(prod):
     assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
 
 
+# prod's tables: two route groups and the release hook; the queries that read function lines read all three.
+PROD_TABLES = (*ALL_TABLES, "function_admin", "function_release_hook")
+SAVED = {q.name: q for q in saved_queries(PROD_TABLES)}
+
+
 def test_prod_saves_every_runbook_query_in_the_workgroup(prod, local):
     named = {q["name"]: q for q in resources(prod, "aws_athena_named_query").values()}
-    assert sorted(named) == sorted(q.name for q in SAVED_QUERIES)
+    tables = {t["name"] for t in resources(prod, "aws_glue_catalog_table").values()}
+    assert tables == set(PROD_TABLES)
+    assert sorted(named) == sorted(SAVED)
     (workgroup_name,) = resources(prod, "aws_athena_workgroup")
     (database_name,) = resources(prod, "aws_glue_catalog_database")
-    for saved in SAVED_QUERIES:
+    for saved in SAVED.values():
         assert named[saved.name]["query"] == saved.sql
         assert named[saved.name]["workgroup"] == ref("aws_athena_workgroup", workgroup_name)
         assert named[saved.name]["database"] == ref("aws_glue_catalog_database", database_name, "name")
@@ -165,7 +172,7 @@ def _tables_read(sql: str, dialect: str) -> set[str]:
     return {table.name for table in tree.find_all(exp.Table)}
 
 
-@pytest.mark.parametrize("saved", SAVED_QUERIES, ids=lambda q: q.name)
+@pytest.mark.parametrize("saved", SAVED.values(), ids=lambda q: q.name)
 def test_every_saved_query_parses_in_both_dialects_and_declares_what_it_reads(saved):
     assert _tables_read(saved.sql, "athena") == set(saved.tables)
     translated = query.to_duckdb(saved.sql)
@@ -173,6 +180,20 @@ def test_every_saved_query_parses_in_both_dialects_and_declares_what_it_reads(sa
     assert saved.sql.count("?") == translated.count("?") == len(saved.parameters)
     # Every query bounds the partition first: what keeps Athena from reading the whole archive.
     assert saved.sql.count("datehour BETWEEN ? AND ?") == len(saved.tables)
+
+
+def test_the_queries_of_function_lines_read_every_route_groups_table_and_only_what_exists():
+    for name in ("errors", "request-by-id"):
+        assert {"function_api", "function_admin"} <= set(SAVED[name].tables), name
+    one_group = {q.name: q for q in saved_queries(ALL_TABLES)}
+    assert "function_admin" not in one_group["errors"].sql and sorted(one_group) == sorted(SAVED)
+    # No WAF table, no waf-blocks; no function table, nothing that reads function lines.
+    assert "waf-blocks" not in {q.name for q in saved_queries(("function_api", "api_access", "api_execution"))}
+    assert {q.name for q in saved_queries(("api_access", "api_execution"))} == {
+        "status-by-route",
+        "latency-by-route",
+        "top-callers",
+    }
 
 
 # --- the saved queries' answers, on DuckDB over archived objects in S3 (moto in-process) ---------------------------
@@ -239,6 +260,7 @@ ARCHIVE = {
         "START RequestId: 1 Version: 7",  # not JSON: a row of NULLs, as OpenX with ignore.malformed.json reads it
         PLATFORM,
     ],
+    "lambda/app-admin": [_function("req-e", "ERROR", "deployment unreadable"), _function("req-a", "INFO", "x")],
     "apigateway/app/execution": ["(req-a) Method completed with status: 202", "no request id here"],
     "waf/app": [WAF, WAF],
 }
@@ -270,6 +292,8 @@ def archived(prod):
     sources = {
         "api_access": "apigateway/app/access",
         "function_api": "lambda/app-api",
+        "function_admin": "lambda/app-admin",
+        "function_release_hook": "lambda/app-release-hook",  # nothing archived in these hours: an empty table
         "api_execution": "apigateway/app/execution",
         "waf": "waf/app",
     }
@@ -288,12 +312,19 @@ def archived(prod):
         )
         connection = duckdb.connect()
         counts = archive_tables.load(connection, tables, s3, since="2026/12/03/09", until="2026/12/03/11")
-    assert counts == {"api_access": 4, "function_api": 4, "api_execution": 2, "waf": 2}
+    assert counts == {
+        "api_access": 4,
+        "function_api": 4,
+        "function_admin": 2,
+        "function_release_hook": 0,
+        "api_execution": 2,
+        "waf": 2,
+    }
     return connection
 
 
 def _answer(connection, name: str, request_id: str | None = None) -> list[tuple]:
-    saved = next(q for q in SAVED_QUERIES if q.name == name)
+    saved = SAVED[name]
     values = query.bind(saved, {"since": "2026/12/03/09", "until": "2026/12/03/11", "id": request_id})
     return connection.execute(query.to_duckdb(saved.sql), values).fetchall()
 
@@ -302,6 +333,7 @@ def test_request_by_id_follows_one_request_across_sources(archived):
     rows = _answer(archived, "request-by-id", "req-a")
     assert [(source, line) for _, source, line in rows] == [
         ("api_access", f"POST /v1/events -> 202 in 40 ms, caller {CLIENT}"),
+        ("function_admin", "INFO x"),
         ("function_api", "INFO event accepted"),
         ("api_execution", "Method completed with status: 202"),
     ]
@@ -323,6 +355,7 @@ def test_errors_has_error_lines_platform_failures_and_5xx(archived):
     assert {(source, request_id) for _, source, request_id, _ in rows} == {
         ("function_api", "req-d"),
         ("function_api", None),
+        ("function_admin", "req-e"),
         ("api_access", "req-d"),
     }
     details = {detail for *_, detail in rows}
@@ -350,15 +383,13 @@ def _stack(synth, environment: str) -> manifest.Stack:
 
 def test_the_query_tool_reads_each_saved_query_and_its_parameters_from_the_synthesized_stack(synth):
     synthesized = query.saved_queries(_stack(synth, "prod"))
-    assert synthesized == {q.name: query.SavedQuery(q.name, q.description, q.sql, q.parameters) for q in SAVED_QUERIES}
+    assert synthesized == {q.name: query.SavedQuery(q.name, q.description, q.sql, q.parameters) for q in SAVED.values()}
     # local saves no named queries (the emulator cannot delete them) and has no WAF table; the tool still has the rest.
-    assert sorted(query.saved_queries(_stack(synth, "local"))) == sorted(
-        q.name for q in SAVED_QUERIES if q.name != "waf-blocks"
-    )
+    assert sorted(query.saved_queries(_stack(synth, "local"))) == sorted(name for name in SAVED if name != "waf-blocks")
 
 
 def test_query_arguments_are_checked_before_anything_runs(synth):
-    saved = next(q for q in SAVED_QUERIES if q.name == "request-by-id")
+    saved = SAVED["request-by-id"]
     with pytest.raises(query.QueryError, match=r"NAME=request-by-id needs ID="):
         query.bind(saved, {"since": "a", "until": "b", "id": None})
     with pytest.raises(query.QueryError, match="allowed a duration"):
@@ -408,7 +439,7 @@ def test_the_athena_path_runs_in_the_workgroup_and_bills_at_least_10_mb():
     with mock_aws():
         athena = boto3.client("athena", region_name="us-east-1")
         athena.create_work_group(Name="wg", Configuration={"ResultConfiguration": {"OutputLocation": "s3://r/q/"}})
-        saved = next(q for q in SAVED_QUERIES if q.name == "status-by-route")
+        saved = SAVED["status-by-route"]
         parameters = query.bind(saved, {"since": "2026/12/03/00", "until": "2026/12/03/01"})
         assert query.run_athena(athena, saved.sql, parameters, database="d", workgroup="wg", progress=said.append) == (
             [],

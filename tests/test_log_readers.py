@@ -8,8 +8,8 @@ import json
 import pytest
 
 from tools.archive import lines_of
-from tools.logs import log_groups, parse_since
-from tools.manifest import Stack
+from tools.logs import log_groups, parse_since, selected
+from tools.manifest import Stack, StackError
 
 ENVELOPE = {
     "messageType": "DATA_MESSAGE",
@@ -64,3 +64,16 @@ def test_log_groups_are_the_stacks_with_the_rest_api_id_resolved(local, tmp_path
     assert "/aws/lambda/serverless-app-local-api" in groups
     assert "/aws/apigateway/serverless-app-local/access" in groups
     assert not [g for g in groups if "${" in g]
+
+
+def test_a_route_group_name_selects_its_function_log_and_other_text_matches_names(local, tmp_path):
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(local))
+    stack = Stack("serverless-app-local", tmp_path)
+    every = log_groups(stack, _ApiGateway())
+    # "api" is part of nearly every name; as a route group it means that group's function log only.
+    assert selected(stack, every, "api") == ["/aws/lambda/serverless-app-local-api"]
+    assert selected(stack, every, "admin") == ["/aws/lambda/serverless-app-local-admin"]
+    assert selected(stack, every, "access") == ["/aws/apigateway/serverless-app-local/access"]
+    assert selected(stack, every, None) == every
+    with pytest.raises(StackError, match=r"--group='nothing' is neither a route group \(api, admin\)"):
+        selected(stack, every, "nothing")

@@ -12,11 +12,11 @@ import sys
 from dataclasses import replace
 
 import pytest
-from stack_helpers import DEPLOYED, PROJECT_DIR, resources
+from stack_helpers import DEPLOYED, PROJECT_DIR, resources, synthesize
 
 from modules.openapi import ContractError
 from modules.release import ReleaseConfig
-from modules.route_group import RouteGroupConfig
+from modules.route_group import RouteGroupConfig, SmokeCheck
 from stacks import contract, environments
 
 
@@ -70,6 +70,11 @@ def test_a_path_declared_by_two_groups_is_refused():
     ("changes", "message"),
     [
         ({"release": ReleaseConfig(pre_traffic_hook=True)}, r"route_group.release_hook_name=None is invalid"),
+        (
+            {"release": ReleaseConfig(pre_traffic_hook=True), "release_hook_name": "x-hook"},
+            r"route_group.smoke_checks=\(\) is invalid: allowed at least one check with release.pre_traffic_hook",
+        ),
+        ({"smoke_checks": [SmokeCheck("GET", "/x")]}, r"route_group.smoke_checks=\[.*\] is invalid: allowed a value "),
         ({"release_hook_name": "x-hook"}, r"route_group.release_hook_name='x-hook' is invalid: allowed a function"),
         ({"emf_metrics": ["a"]}, r"route_group.emf_metrics=\['a'\] is invalid"),
     ],
@@ -79,6 +84,52 @@ def test_route_group_config_errors(changes, message):
     with pytest.raises(ValueError, match=message):
         replace(group, **changes)
     assert isinstance(group, RouteGroupConfig)
+
+
+def test_a_smoke_check_names_its_bad_fields():
+    with pytest.raises(ValueError) as raised:
+        SmokeCheck("FETCH", "health", 42, body={"when": object()})
+    problems = raised.value.problems
+    assert [p.split("=")[0] for p in problems] == [
+        "smoke_check.method",
+        "smoke_check.path",
+        "smoke_check.expected_status",
+        "smoke_check.body",
+    ]
+    assert "one of 'DELETE', 'GET'" in problems[0] and "100..599" in problems[2]
+
+
+def test_a_smoke_check_on_a_path_or_method_the_group_does_not_serve_fails_at_synth(tmp_path, monkeypatch):
+    from stacks import environments
+
+    original = environments.build
+
+    def patched(name, environ=None, app=environments.APP_NAME):
+        config = original(name, environ, app)
+        if name != "prod":
+            return config
+        api = config.route_groups["api"]
+        checks = (SmokeCheck("GET", "/admin/deployment"), SmokeCheck("DELETE", "/health"))
+        return replace(config, route_groups={**config.route_groups, "api": replace(api, smoke_checks=checks)})
+
+    monkeypatch.setattr(environments, "build", patched)
+    with pytest.raises(ValueError) as raised:
+        synthesize(tmp_path / "out", DEPLOYED)
+    assert raised.value.problems == [
+        "route_groups.api.smoke_checks[0].path='/admin/deployment' is invalid: allowed one of the group's paths: "
+        "/events, /health, /internal/events, /whoami",
+        "route_groups.api.smoke_checks[1].method='DELETE' is invalid: allowed one the contract declares: GET",
+    ]
+
+
+def test_the_hook_is_configured_with_its_groups_checks(prod):
+    (hook,) = [f for f in prod["resource"]["aws_lambda_function"].values() if f["function_name"].endswith("-hook")]
+    variables = hook["environment"]["variables"]
+    assert variables["TARGET_FUNCTION_NAME"] == "serverless-app-prod-api"
+    assert [(c["method"], c["path"], c["status"]) for c in json.loads(variables["SMOKE_CHECKS"])] == [
+        ("GET", "/health", 200),
+        ("POST", "/events", 202),
+    ]
 
 
 def test_an_unknown_route_group_is_named_with_the_ones_there_are(synth):

@@ -1,7 +1,8 @@
 """``make logs ENV=…``: read the stack's CloudWatch log groups, on the emulator or a real account.
 
-Every group the synthesized stack creates (the function's, the API's access and execution logs, WAF's and
-Firehose's), or those whose name contains ``--group``; events since ``--since`` (``30s``, ``15m``, ``2h``, ``1d``)
+Every group the synthesized stack creates (each route group's function's, the API's access and execution logs, WAF's
+and Firehose's); ``--group`` naming a route group (the stack's ``route_groups`` output) reads that group's function
+log, any other text the groups whose name contains it. Events since ``--since`` (``30s``, ``15m``, ``2h``, ``1d``)
 matching a CloudWatch Logs ``--filter`` pattern, merged in time order; ``--follow`` keeps polling.
 
 ``python -m tools.logs [ENV] [--since 15m] [--filter PATTERN] [--group TEXT] [--follow]``
@@ -54,6 +55,22 @@ def log_groups(stack: Stack, apigateway=None) -> list[str]:
     return sorted(names)
 
 
+def selected(stack: Stack, every_group: list[str], group: str | None) -> list[str]:
+    """The groups ``--group`` asks for: a route group's function log by its name, else every name containing it."""
+    if not group:
+        return every_group
+    route_groups = stack.route_groups()
+    if group in route_groups:
+        return [route_groups[group]["log_group"]]
+    chosen = [g for g in every_group if group in g]
+    if not chosen:
+        raise StackError(
+            f"--group={group!r} is neither a route group ({', '.join(route_groups)}) nor part of a log group's"
+            f" name: {', '.join(every_group)}"
+        )
+    return chosen
+
+
 def events(
     logs, groups: list[str], start_ms: int, pattern: str | None, progress: Callable[[str], None]
 ) -> Iterator[dict]:
@@ -82,9 +99,7 @@ def run(kind: str, *, since: str, pattern: str | None, group: str | None, follow
     stack = manifest.find(kind)
     clients = clients_for(stack)
     every_group = log_groups(stack, clients("apigateway"))
-    groups = [g for g in every_group if group in g] if group else every_group
-    if not groups:
-        raise StackError(f"--group={group!r} matches none of: {', '.join(every_group)}")
+    groups = selected(stack, every_group, group)
     logs = clients("logs")
     start_ms = int((time.time() - parse_since(since)) * 1000)
     progress = lambda text: print(text, file=sys.stderr)  # noqa: E731
@@ -108,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--filter", help="a CloudWatch Logs filter pattern, e.g. '\"ERROR\"' or '{ $.level = \"ERROR\" }'"
     )
-    parser.add_argument("--group", help="only the groups whose name contains this text")
+    parser.add_argument("--group", help="a route group's function log, or the groups whose name contains this text")
     parser.add_argument("--follow", action="store_true", help="keep polling for new events")
     args = parser.parse_args(argv)
     try:

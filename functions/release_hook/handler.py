@@ -2,7 +2,8 @@
 
 CodeDeploy calls this with the deployment id and the hook execution id; the new version is the deployment's
 ``TargetVersion``. A check that does not answer as the API contract says fails the deployment before any traffic
-shifts. Configuration arrives as environment variables set by the stack: ``TARGET_FUNCTION_NAME``.
+shifts. Configuration arrives as environment variables set by the stack: ``TARGET_FUNCTION_NAME``, and
+``SMOKE_CHECKS``, the route group's checks (a JSON list of ``method``, ``path``, ``status``, ``body``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ logger = Logger(use_rfc3339=True, utc=True)
 codedeploy = boto3.client("codedeploy")
 lambda_client = boto3.client("lambda")
 TARGET_FUNCTION_NAME = os.environ.get("TARGET_FUNCTION_NAME", "")
+SMOKE_CHECKS: list[dict[str, Any]] = json.loads(os.environ.get("SMOKE_CHECKS") or "[]")
 
 
 def proxy_event(method: str, path: str, body: dict | None, deployment_id: str) -> dict[str, Any]:
@@ -50,11 +52,14 @@ def proxy_event(method: str, path: str, body: dict | None, deployment_id: str) -
 
 
 def checks(deployment_id: str) -> list[tuple[str, dict[str, Any], int]]:
-    """``(name, event, expected status)`` of every synthetic request."""
-    event = {"type": "release.smoke", "payload": {"deployment": deployment_id}}
+    """``(name, event, expected status)`` of every synthetic request of ``SMOKE_CHECKS``."""
     return [
-        ("GET /health", proxy_event("GET", "/health", None, deployment_id), 200),
-        ("POST /events", proxy_event("POST", "/events", event, deployment_id), 202),
+        (
+            f"{check['method']} {check['path']}",
+            proxy_event(check["method"], check["path"], check.get("body"), deployment_id),
+            int(check["status"]),
+        )
+        for check in SMOKE_CHECKS
     ]
 
 
@@ -68,8 +73,11 @@ def target_version(deployment_id: str) -> str:
 
 def run_checks(deployment_id: str, version: str) -> list[str]:
     """Every failed check, described; empty when the version answers as it must."""
+    planned = checks(deployment_id)
+    if not planned:  # the stack refuses a hook without checks; a hook that asked nothing would pass any version
+        return ["no smoke checks configured (SMOKE_CHECKS is empty)"]
     failures = []
-    for name, event, expected in checks(deployment_id):
+    for name, event, expected in planned:
         response = lambda_client.invoke(
             FunctionName=TARGET_FUNCTION_NAME, Qualifier=version, Payload=json.dumps(event).encode()
         )

@@ -54,8 +54,16 @@ class VersionOf:
 
 
 @pytest.fixture
-def hook(monkeypatch):
+def smoke_checks(prod) -> str:
+    """The checks prod's hook is configured with, as synthesized."""
+    (hook,) = [f for f in prod["resource"]["aws_lambda_function"].values() if f["function_name"].endswith("-hook")]
+    return hook["environment"]["variables"]["SMOKE_CHECKS"]
+
+
+@pytest.fixture
+def hook(monkeypatch, smoke_checks):
     monkeypatch.setenv("TARGET_FUNCTION_NAME", "serverless-app-prod-api")
+    monkeypatch.setenv("SMOKE_CHECKS", smoke_checks)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     from functions.release_hook import handler
 
@@ -89,13 +97,30 @@ def _run(hook, monkeypatch, version_handler):
     return result, reported, lambda_client
 
 
-def test_a_healthy_version_passes_both_checks(hook, monkeypatch):
+def test_a_healthy_version_passes_the_groups_checks(hook, monkeypatch, smoke_checks):
     from functions.api import handler as api
 
     result, reported, lambda_client = _run(hook, monkeypatch, api.lambda_handler)
+    assert [name for name, *_ in hook.checks("d-RELEASE1")] == ["GET /health", "POST /events"]
     assert result == {"status": "Succeeded"}
     assert reported == {"deploymentId": "d-RELEASE1", "lifecycleEventHookExecutionId": "h-1", "status": "Succeeded"}
     assert lambda_client.calls == [("serverless-app-prod-api", "8")] * 2  # the target version, never the alias
+
+
+def test_a_check_expecting_another_status_fails_the_deployment(hook, monkeypatch):
+    from functions.api import handler as api
+
+    monkeypatch.setattr(hook, "SMOKE_CHECKS", [{"method": "GET", "path": "/health", "status": 204, "body": None}])
+    _, reported, _ = _run(hook, monkeypatch, api.lambda_handler)
+    assert reported["status"] == "Failed"
+
+
+def test_a_hook_without_checks_fails_rather_than_pass_any_version(hook, monkeypatch):
+    from functions.api import handler as api
+
+    monkeypatch.setattr(hook, "SMOKE_CHECKS", [])
+    result, reported, lambda_client = _run(hook, monkeypatch, api.lambda_handler)
+    assert result == {"status": "Failed"} and reported["status"] == "Failed" and lambda_client.calls == []
 
 
 def test_a_broken_version_fails_the_deployment_before_any_traffic(hook, monkeypatch):
