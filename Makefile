@@ -26,13 +26,17 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # (docs/BENCHMARKS.md) for ~180 MiB more peak memory per provider process. Set GOGC to override.
 export GOGC ?= 400
 export PATH := $(CURDIR)/node_modules/.bin:$(CACHE)/pipenv/bin:$(PATH)
+# Bytecode is written (a machine may set PYTHONDONTWRITEBYTECODE): without it every process compiles every module it
+# imports again, e.g. an eager import of the provider bindings takes 30 s of CPU from source and 11 s from bytecode,
+# and the test run starts hundreds of Python processes (docs/BENCHMARKS.md).
+unexport PYTHONDONTWRITEBYTECODE
 
 PIPENV := $(CACHE)/pipenv/bin/pipenv
 PY := .venv/bin/python
 STACKCTL := $(PY) -m tools.stackctl
 # -O drops the provider bindings' per-call typeguard checks (tests keep them); bytecode is written so the
 # optimized .pyc of the provider modules are compiled once (see synth/fast_import.py).
-SYNTH := PYTHONDONTWRITEBYTECODE= $(PY) -O main.py
+SYNTH := $(PY) -O main.py
 
 .PHONY: help setup setup-app lock env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
         test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
@@ -86,6 +90,13 @@ $(CACHE)/ci-tools/.installed: tools/ci-requirements.txt | $(UV)
 	VIRTUAL_ENV=$(CACHE)/ci-tools $(UV) pip install --quiet -r tools/ci-requirements.txt
 	touch $@
 
+# pip compiles bytecode at install and uv does not: the tests' eager synth (tests/test_fast_import.py) imports all
+# ~2,100 provider modules, 30 s of CPU from source and 11 s from bytecode. Only the test targets need it, so it runs
+# beside their other installs; every other module's bytecode is written by the first process that imports it.
+.venv/.compiled: .venv/.installed
+	$(PY) -m compileall -q -j 0 .venv/lib/python*/site-packages/cdktf_cdktf_provider_aws > /dev/null
+	touch $@
+
 # The cdktf CLI and the IAM engine of tests/simulation, from package-lock.json (no install scripts run).
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
@@ -94,7 +105,7 @@ node_modules/.installed: package-lock.json
 # What the app and the deploy targets need, and what the tests need on top. Independent installs run side by side;
 # when everything is current this is one quick `make -q`.
 SETUP_APP := .venv/.installed $(TF_CLI_CONFIG_FILE)
-SETUP_ALL := $(SETUP_APP) $(CACHE)/checkov/.installed $(CACHE)/ci-tools/.installed node_modules/.installed
+SETUP_ALL := $(SETUP_APP) .venv/.compiled $(CACHE)/checkov/.installed $(CACHE)/ci-tools/.installed node_modules/.installed
 
 setup-app: ## Install what synth, `make up` and the deploy targets need (the venv, the Terraform CLI config)
 	@$(MAKE) -q $(SETUP_APP) 2>/dev/null || $(MAKE) -j 4 --output-sync=target $(SETUP_APP)
@@ -114,7 +125,7 @@ env: ## Print the exports under which the cdktf CLI and plain terraform work her
 synth: setup-app ## Synthesize every stack into cdktf.out/
 	$(SYNTH)
 
-validate: synth ## terraform init -backend=false + validate on every stack
+validate: synth ## terraform validate of every stack, in one run (each stack a module of a scratch root)
 	$(STACKCTL) validate
 
 bootstrap: synth ## Create the remote-state bucket for ENV's account (BOOTSTRAP_ENV=$(ENV))

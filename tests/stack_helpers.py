@@ -85,6 +85,25 @@ def synthesize(outdir: Path, environ: dict[str, str] | None = None) -> Synth:
     )
 
 
+def synthesize_changed(
+    monkeypatch, out: Path, environment: str, change, extra_env: dict[str, str] | None = None
+) -> Path:
+    """Synthesize the app into ``out`` with one environment's config changed by ``change``, and point the tools at
+    it (``CDKTF_OUTDIR``) for as long as ``monkeypatch`` lasts."""
+    from stacks import environments
+
+    original = environments.build
+
+    def patched(name, environ=None, app=environments.APP_NAME):
+        config = original(name, environ, app)
+        return change(config) if name == environment else config
+
+    monkeypatch.setattr(environments, "build", patched)
+    synthesize(out, {**(extra_env or {}), "CDKTF_OUTDIR": str(out)})
+    monkeypatch.setenv("CDKTF_OUTDIR", str(out))
+    return out
+
+
 def testing_synth(stack) -> str:
     """cdktf's ``Testing.synth`` of one stack (the JSON string the ``Testing`` matchers take)."""
     from cdktf import Testing

@@ -274,10 +274,11 @@ def _check_name(client: str) -> None:
         )
 
 
-def issuer(kind: str) -> Issuer:
-    """The issuer of environment ``kind``'s deployed stack (its usage plan and user pool from the stack's outputs)."""
+def issuer(kind: str, outputs: dict[str, object] | None = None) -> Issuer:
+    """The issuer of environment ``kind``'s deployed stack (its usage plan and user pool from the stack's outputs,
+    read unless the caller has them)."""
     stack = manifest.find(kind)
-    outputs = stackctl.outputs(kind)
+    outputs = stackctl.outputs(kind) if outputs is None else outputs
     plan = outputs.get("usage_plan_id")
     if not plan:
         raise StackError(f"{stack.name} has no usage_plan_id output: deploy it first (make deploy ENV={kind})")

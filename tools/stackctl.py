@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -101,23 +100,53 @@ def migrate_local_state(stack: Stack, *, env: dict[str, str] | None = None, capt
     return True
 
 
-def validate(out: Path | None = None) -> list[str]:
-    """``terraform init -backend=false`` and ``validate`` of every stack; raises naming the first invalid one.
+# The one warning validating a stack as a child module brings: its backend block has no effect there.
+_CHILD_MODULE_BACKEND = "Backend configuration ignored"
 
-    Stacks are validated side by side, one per core: each is a Terraform process of its own whose time goes
-    mostly into starting the AWS provider twice (seconds of CPU, a single core's work for much of it)."""
+
+def validate(out: Path | None = None) -> list[str]:
+    """Validate every stack in one Terraform run; raises naming each invalid stack and its errors.
+
+    Each stack is called as a module of a scratch root module (``<out>/validate``), Terraform's own suggestion for
+    testing a root module: one ``init -backend=false`` and one ``validate`` load the AWS provider's schema once,
+    where a run per stack loads it twice per stack (seconds of CPU each). The stacks' directories are not touched.
+    A stack's backend block is ignored there, as ``-backend=false`` ignores it in a run of its own."""
     out = out or outdir()
     names = stack_names(out)
-
-    def one(name: str) -> str:
-        stack = find(name.rsplit("-", 1)[1], out)
-        init(stack, backend=False, capture=True)
-        terraform(stack, "validate", "-no-color", capture=True)
-        return name
-
-    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
-        for name in pool.map(one, names):  # in manifest order; the first failure is raised here
-            print(f"{name}: valid")
+    root = out / "validate"
+    root.mkdir(parents=True, exist_ok=True)
+    modules = {
+        name: {"source": "../" + find(name.rsplit("-", 1)[1], out).directory.relative_to(out).as_posix()}
+        for name in names
+    }
+    (root / "main.tf.json").write_text(json.dumps({"module": modules}, indent=2))
+    scratch = Stack("validate", root)
+    terraform(scratch, "init", "-backend=false", "-input=false", "-no-color", capture=True)
+    result = terraform(scratch, "validate", "-json", "-no-color", check=False, capture=True, stdout_only=True)
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError as error:
+        raise StackError(f"`terraform validate` failed:\n{result.stdout}{result.stderr}") from error
+    errors: dict[str, list[str]] = {}
+    for diagnostic in report.get("diagnostics", []):
+        if diagnostic["summary"] == _CHILD_MODULE_BACKEND:
+            continue
+        where = diagnostic.get("range", {}).get("filename", "")
+        stack = next((name for name in names if f"/{name}/" in f"/{where}"), "(the scratch root)")
+        line = f"{diagnostic['summary']}: {diagnostic.get('detail', '')}".rstrip(": ")
+        if where:
+            line += f" ({where}:{diagnostic['range']['start']['line']})"
+        if diagnostic["severity"] == "error":
+            errors.setdefault(stack, []).append(line)
+        else:
+            print(f"{stack}: warning: {line}")
+    if errors or not report.get("valid", False):
+        raise StackError(
+            "terraform validate: "
+            + "; ".join(f"{stack}: " + " | ".join(lines) for stack, lines in sorted(errors.items()))
+        )
+    for name in names:
+        print(f"{name}: valid")
     return names
 
 

@@ -114,7 +114,8 @@ def user_token(cognito: Any, user_pool_id: str, app_client_name: str) -> str:
 
 def token(kind: str, *, scopes: list[str] | None = None, name: str | None = None, user: bool = False) -> str:
     stack = manifest.find(kind)
-    identity = clients.IdentitySettings.of(stackctl.outputs(kind).get("identity_settings"))
+    outputs = stackctl.outputs(kind)  # once: each read is a Terraform run
+    identity = clients.IdentitySettings.of(outputs.get("identity_settings"))
     if identity is None:
         raise StackError(f"{stack.name} has no identity: its operations take no token")
     if user:
@@ -123,7 +124,7 @@ def token(kind: str, *, scopes: list[str] | None = None, name: str | None = None
     emulated = "endpoints" in stack.tf["provider"]["aws"][0]
     if emulated:
         credentials = clients.local_client() if name in (None, clients.LOCAL_CLIENT) else None
-        client_id = credentials.client_id if credentials else _client_id(kind, name)
+        client_id = credentials.client_id if credentials else _client_id(kind, name, outputs)
         granted = set(credentials.scopes) if credentials else set(identity.scopes)
         refused = sorted(set(wanted) - granted)
         if refused:
@@ -140,8 +141,8 @@ def token(kind: str, *, scopes: list[str] | None = None, name: str | None = None
     return from_token_endpoint(identity.token_url, client_id, secret, wanted)
 
 
-def _client_id(kind: str, name: str | None) -> str:
-    listed = {c.client: c for c in clients.issuer(kind).list()}
+def _client_id(kind: str, name: str | None, outputs: dict[str, object]) -> str:
+    listed = {c.client: c for c in clients.issuer(kind, outputs).list()}
     if name not in listed or not listed[name].client_id:
         raise StackError(f"no client {name!r} with an app client: issue it first (make client NAME={name})")
     return listed[name].client_id

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
-from stack_helpers import synthesize
+from stack_helpers import synthesize, synthesize_changed
 
 from tools import aws, clients, emulator, stackctl
 from tools.processes import free_port
@@ -202,19 +202,8 @@ def _pointed_at_the_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def changed_synth(tmp_path, monkeypatch):
     """Synthesize the app again, into another folder, with one environment's config changed by ``change``."""
-    from stacks import environments
 
     def synth(environment: str, change, extra_env: dict[str, str] | None = None):
-        original = environments.build
-
-        def patched(name, environ=None, app=environments.APP_NAME):
-            config = original(name, environ, app)
-            return change(config) if name == environment else config
-
-        monkeypatch.setattr(environments, "build", patched)
-        out = tmp_path / "changed"
-        synthesize(out, {**(extra_env or {}), "CDKTF_OUTDIR": str(out)})
-        monkeypatch.setenv("CDKTF_OUTDIR", str(out))
-        return out
+        return synthesize_changed(monkeypatch, tmp_path / "changed", environment, change, extra_env)
 
     return synth

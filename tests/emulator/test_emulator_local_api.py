@@ -1,5 +1,6 @@
 """The local runner in front of the packaged handler: keys, errors, and N concurrent events all archived."""
 
+import functools
 import json
 import time
 import urllib.error
@@ -20,15 +21,21 @@ def api(deployed):
     runner.stop()
 
 
+@functools.cache
+def _client_token() -> str:
+    """The test client's token, signed once for the module: each signing reads the stack's outputs (a Terraform run)."""
+    return tokens.token("local", name="tests")
+
+
 @pytest.fixture(scope="module")
 def token(deployed):
-    return tokens.token("local", name="tests")
+    return _client_token()
 
 
 def _call(api, method, path, body=None, *, key="default", token=None, headers=None):
     key = next(iter(api.api_keys)) if key == "default" else key
     if token is None and not path.startswith(("/health", "/internal/")):
-        token = tokens.token("local", name="tests")
+        token = _client_token()
     request = urllib.request.Request(
         api.url + path,
         method=method,

@@ -1,8 +1,8 @@
-"""A day of operations on the emulator, in the order a team meets it: someone suspends the archive's versioning by
-hand; `make drift` reports exactly that; `make release` of a new function version (strategy ``direct``: the
-emulator cannot delete CodeDeploy resources) repairs it with the same apply that publishes the version and moves
-the alias; and `make drift` then finds nothing, so neither the release nor the repair leaves a perpetual diff.
-The CodeDeploy path (dev, prod) is tested with recorded responses in tests/release/."""
+"""A release on the emulator, the day after someone suspended the archive's versioning by hand (which `make drift`
+reported, test_emulator_plans.py): `make release` of a new function version (strategy ``direct``: the emulator
+cannot delete CodeDeploy resources) repairs it with the same apply that publishes the version and moves the alias,
+and `make drift` then finds nothing, so neither the release nor the repair leaves a perpetual diff. The CodeDeploy
+path (dev, prod) is tested with recorded responses in tests/release/."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ from tools import aws, release, stackctl
 STATE_KEY = "serverless-app-local/terraform.tfstate"
 
 
-def test_drift_is_reported_and_the_next_release_repairs_it_and_moves_the_alias(
+def test_a_release_repairs_the_drift_and_moves_the_alias_and_leaves_no_diff(
     deployed, changed_synth, capsys, record_property
 ):
     s3, lambda_ = deployed.client("s3"), deployed.client("lambda")
     bucket = deployed.outputs["log_bucket_name"]
+    # Suspended already when the chain ran the drift report; again here, so that this test stands alone.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
-    assert stackctl.drift("local") == 2
-    report = capsys.readouterr().out
-    assert "DRIFT in serverless-app-local: 1 resource(s) differ" in report
-    assert "aws_s3_bucket_versioning.log_archive_versioning" in report
 
     before = lambda_.get_alias(FunctionName="serverless-app-local-api", Name="live")["FunctionVersion"]
     changed_synth("local", lambda c: c.with_function(version="1.0.1"))
@@ -37,7 +34,9 @@ def test_drift_is_reported_and_the_next_release_repairs_it_and_moves_the_alias(
 
     assert stackctl.drift("local") == 0
     assert "no drift in serverless-app-local" in capsys.readouterr().out
-    record_property("summary", "drift: suspended versioning reported (exit 2), repaired by a release, then exit 0")
+    record_property(
+        "summary", "release: suspended versioning repaired by the release's apply, then `make drift` exit 0"
+    )
 
 
 def test_the_state_bucket_keeps_the_state_from_before_the_release(deployed):

@@ -75,7 +75,13 @@ class LocalApi:
     """The runner: ``start()`` serves on ``url`` in a background thread, ``stop()`` flushes logs and stops."""
 
     def __init__(
-        self, port: int = DEFAULT_PORT, *, out: Path | None = None, endpoint: str | None = None, echo_logs: bool = False
+        self,
+        port: int = DEFAULT_PORT,
+        *,
+        out: Path | None = None,
+        endpoint: str | None = None,
+        echo_logs: bool = False,
+        keys_ttl_seconds: float = KEYS_TTL_SECONDS,
     ) -> None:
         stack = manifest.find("local", out)
         self.spec = read_stage(stack)
@@ -83,7 +89,8 @@ class LocalApi:
         session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
         self.logs = session.client("logs", endpoint_url=endpoint)
         self._apigateway = session.client("apigateway", endpoint_url=endpoint)
-        self._keys_read_at = -KEYS_TTL_SECONDS
+        self._keys_ttl_seconds = keys_ttl_seconds
+        self._keys_read_at = -keys_ttl_seconds
         self._keys_lock = threading.Lock()
         self.api_keys: dict[str, str] = {}
         self.refresh_keys()
@@ -129,11 +136,11 @@ class LocalApi:
         return self.gateway.key_buckets
 
     def refresh_keys(self, *, force: bool = True) -> dict[str, str]:
-        """Read the usage plan's keys again (at most every ``KEYS_TTL_SECONDS`` unless forced): a key `make client`
-        issues works within seconds, and a revoked one stops working, without a restart."""
+        """Read the usage plan's keys again (at most every ``keys_ttl_seconds``, default ``KEYS_TTL_SECONDS``, unless
+        forced): a key `make client` issues works within seconds, and a revoked one stops working, without a restart."""
         with self._keys_lock:
             now = time.monotonic()
-            if force or now - self._keys_read_at >= KEYS_TTL_SECONDS:
+            if force or now - self._keys_read_at >= self._keys_ttl_seconds:
                 self.api_keys = usage_plan_keys(self._apigateway, self.spec.usage_plan_name)
                 self._keys_read_at = now
             return self.api_keys
