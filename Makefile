@@ -38,8 +38,8 @@ STACKCTL := $(PY) -m tools.stackctl
 # optimized .pyc of the provider modules are compiled once (see synth/fast_import.py).
 SYNTH := $(PY) -O main.py
 
-.PHONY: help setup setup-app lock env synth validate plan deploy destroy bootstrap drift up down serve test test-unit \
-        test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
+.PHONY: help setup setup-app lock env synth validate plan deploy destroy bootstrap outputs drift up down serve test \
+        test-unit test-emulator lint format docs openapi bench apply-plan release release-applied client clients client-rotate \
         client-revoke token logs archive query migrate-check emulator-start emulator-stop clean
 
 help: ## List the targets
@@ -164,6 +164,9 @@ deploy: synth ## terraform apply of ENV's stack
 
 destroy: synth ## terraform destroy of ENV's stack
 	$(STACKCTL) destroy $(ENV)
+
+outputs: setup-app ## Print ENV's stack outputs, whole, as JSON (`make up` shortens the long ones)
+	@$(STACKCTL) outputs $(ENV)
 
 drift: synth ## Report drift between ENV's state and what is deployed (exit 2 on drift)
 	$(STACKCTL) drift $(ENV)

@@ -157,3 +157,14 @@ def test_drift_is_checked_every_day_with_the_plan_roles():
     drift = _jobs()["drift"]
     assert "github.event_name == 'schedule'" in drift and "PLAN_ROLE_ARN" in drift and "APPLY_ROLE" not in drift
     assert 'make drift ENV="$ENV"' in drift
+
+
+def test_a_cache_hit_marks_every_setup_target_current():
+    # A restored tree is older than the fresh checkout's lock files: every marker `make setup` checks must be touched,
+    # or make reinstalls what the cache just restored (and the cache would save nothing).
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    variables = dict(re.findall(r"^(SETUP_\w+|CACHE|TF_CLI_CONFIG_FILE) := (.*)$", makefile, flags=re.M))
+    markers = set(variables["SETUP_ALL"].replace("$(SETUP_APP)", variables["SETUP_APP"]).split())
+    generated = {"$(TF_CLI_CONFIG_FILE)"}  # written from the repository's own script in a second, never cached
+    touched = set(re.search(r"touch ((?:[^\n\\]|\\\n)+)", TEXT).group(1).replace("\\\n", " ").split())
+    assert {m.replace("$(CACHE)", ".cache") for m in markers - generated} <= touched

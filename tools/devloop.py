@@ -104,9 +104,9 @@ def up(make_started: float | None = None) -> None:
         local = manifest.find("local")
         values = stackctl.outputs("local")
         bucket = str(stackctl.outputs("bootstrap")["state_bucket_name"])
-    print(f"\n== {local.name} outputs ==")
+    print(f"\n== {local.name} outputs (`make outputs` prints the long ones whole) ==")
     for name, value in sorted(values.items()):
-        print(f"  {name} = {value}")
+        print(f"  {name} = {shown(value)}")
     for key in archive.state_objects(bucket, local.name):
         print(f"  state object: s3://{bucket}/{key}")
     print(f"  dashboard: {values['dashboard_name']}, alarms: {values['alarm_count']}")
@@ -114,6 +114,23 @@ def up(make_started: float | None = None) -> None:
         lines = _call_local_api(local, values)
     print("\n".join(lines))
     print(steps.summary())
+
+
+def shown(value: object, width: int = 100) -> str:
+    """An output as `make up` prints it: short values whole; a long JSON object by its keys, a long JSON list by
+    its length (the whole value is one `terraform output` away)."""
+    text = str(value)
+    if len(text) <= width:
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(parsed, dict):
+        return "{" + ", ".join(parsed) + "} (JSON)"
+    if isinstance(parsed, list):
+        return f"[{len(parsed)} items] (JSON)"
+    return text
 
 
 def _runner_identity(stack: manifest.Stack, values: dict[str, object], credentials: clients.Credentials) -> str:
