@@ -33,6 +33,8 @@ from modules.release import Release, ReleaseConfig
 from modules.validation import Checks
 
 SMOKE_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+# The checks travel in the hook's environment, and Lambda allows 4 KB of variables per function in all.
+SMOKE_CHECKS_MAX_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ class SmokeCheck:
         return {"method": self.method, "path": self.path, "status": self.expected_status, "body": self.body}
 
 
+def smoke_checks_json(checks: tuple[SmokeCheck, ...]) -> str:
+    """The checks as the hook reads them from ``SMOKE_CHECKS``."""
+    return json.dumps([check.as_json() for check in checks], separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class RouteGroupConfig:
     """One route group: its function and how that function scales and is released."""
@@ -92,7 +99,14 @@ class RouteGroupConfig:
             "release": checks.type("release", self.release, ReleaseConfig),
         }
         checks.type("emf_metrics", self.emf_metrics, tuple)
-        checks.each("smoke_checks", self.smoke_checks, lambda f, v: checks.type(f, v, SmokeCheck))
+        if checks.each("smoke_checks", self.smoke_checks, lambda f, v: checks.type(f, v, SmokeCheck)):
+            size = len(smoke_checks_json(self.smoke_checks))
+            checks.that(
+                size <= SMOKE_CHECKS_MAX_CHARS,
+                "smoke_checks",
+                f"<{size} characters of JSON>",
+                f"at most {SMOKE_CHECKS_MAX_CHARS} characters of JSON: they travel in the hook's environment (4 KB)",
+            )
         if typed["release"]:
             wanted = self.release.pre_traffic_hook is True
             checks.that(
@@ -134,7 +148,7 @@ class RouteGroupConfig:
             reserved_concurrency=2,
             environment={
                 "TARGET_FUNCTION_NAME": self.function.name,
-                "SMOKE_CHECKS": json.dumps([c.as_json() for c in self.smoke_checks], separators=(",", ":")),
+                "SMOKE_CHECKS": smoke_checks_json(self.smoke_checks),
             },
             # CodeDeploy invokes the hook by name, asynchronously: a retry would run the smoke test again and
             # report a second status for one lifecycle event.

@@ -75,6 +75,10 @@ def test_a_path_declared_by_two_groups_is_refused():
             r"route_group.smoke_checks=\(\) is invalid: allowed at least one check with release.pre_traffic_hook",
         ),
         ({"smoke_checks": [SmokeCheck("GET", "/x")]}, r"route_group.smoke_checks=\[.*\] is invalid: allowed a value "),
+        (
+            {"smoke_checks": (SmokeCheck("POST", "/events", 202, body={"pad": "x" * 2100}),)},
+            r"route_group.smoke_checks='<2\d{3} characters of JSON>' is invalid: allowed at most 2048 characters",
+        ),
         ({"release_hook_name": "x-hook"}, r"route_group.release_hook_name='x-hook' is invalid: allowed a function"),
         ({"emf_metrics": ["a"]}, r"route_group.emf_metrics=\['a'\] is invalid"),
     ],

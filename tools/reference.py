@@ -78,13 +78,17 @@ def _fields(node: ast.ClassDef) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+# Config values that are not named *Config: items of a config's tuple field, and the built package.
+CONFIG_VALUES = ("ScheduledCapacity", "SmokeCheck", "LambdaCode")
+
+
 def _section(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
     configs = [
         c
         for c in classes
-        if _is_dataclass(c) and (c.name.endswith("Config") or c.name in ("ScheduledCapacity", "LambdaCode"))
+        if _is_dataclass(c) and (c.name.endswith("Config") or c.name in CONFIG_VALUES)
     ]
     constructs = [c for c in classes if _is_construct(c)]
     if not configs and not constructs:
