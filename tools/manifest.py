@@ -14,6 +14,15 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 KINDS = ("local", "dev", "prod", "bootstrap")
+# What an offline synth of every stack needs (`make migrate-check`, `make bench`): placeholder accounts and state
+# keys for dev and prod, and prod's required alarm subscriber. Nothing reaches these accounts.
+PLACEHOLDER_DEPLOYMENT = {
+    "AWS_ACCOUNT_ID_DEV": "111111111111",
+    "TF_STATE_KMS_KEY_ARN_DEV": "arn:aws:kms:us-east-1:111111111111:key/11111111-1111-4111-8111-111111111111",
+    "AWS_ACCOUNT_ID_PROD": "222222222222",
+    "TF_STATE_KMS_KEY_ARN_PROD": "arn:aws:kms:us-east-1:222222222222:key/22222222-2222-4222-8222-222222222222",
+    "ALARM_EMAILS_PROD": "oncall@example.com",
+}
 
 
 class StackError(RuntimeError):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.manifest import PROJECT_DIR
+from tools.manifest import PLACEHOLDER_DEPLOYMENT, PROJECT_DIR
 
 CDKTN = ("cdktn==0.24.0", "cdktn-provider-aws==25.8.1")
 # What the app imports besides CDKTF (the contract imports the handler's package), at the lock's versions.
@@ -295,14 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     report_path = Path(argv[1]) if len(argv) == 2 and argv[0] == "--report" else REPORT
     started = time.perf_counter()
-    environ = {
-        # The same settings the synth tests use for dev and prod (placeholder accounts, no credentials needed).
-        "AWS_ACCOUNT_ID_DEV": "111111111111",
-        "TF_STATE_KMS_KEY_ARN_DEV": "arn:aws:kms:us-east-1:111111111111:key/11111111-1111-4111-8111-111111111111",
-        "AWS_ACCOUNT_ID_PROD": "222222222222",
-        "TF_STATE_KMS_KEY_ARN_PROD": "arn:aws:kms:us-east-1:222222222222:key/22222222-2222-4222-8222-222222222222",
-        "ALARM_EMAILS_PROD": "oncall@example.com",
-    }
+    environ = PLACEHOLDER_DEPLOYMENT
     python = ensure_side_venv()
     with tempfile.TemporaryDirectory(prefix="migrate-check-") as work:
         shim = Path(work) / "shim"

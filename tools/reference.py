@@ -85,11 +85,7 @@ CONFIG_VALUES = ("ScheduledCapacity", "SmokeCheck", "LambdaCode")
 def _section(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
-    configs = [
-        c
-        for c in classes
-        if _is_dataclass(c) and (c.name.endswith("Config") or c.name in CONFIG_VALUES)
-    ]
+    configs = [c for c in classes if _is_dataclass(c) and (c.name.endswith("Config") or c.name in CONFIG_VALUES)]
     constructs = [c for c in classes if _is_construct(c)]
     if not configs and not constructs:
         return []
