@@ -33,22 +33,23 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
 NODE_PRELOAD = Path(__file__).resolve().with_suffix(".cjs")
 
 
-def install() -> bool:
-    """Make provider submodule imports lazy; return False when disabled or already imported."""
+def install(provider_package: str = PROVIDER_PACKAGE) -> bool:
+    """Make provider submodule imports lazy; return False when disabled or already imported. ``provider_package``
+    names another prebuilt provider package of the same layout (`make migrate-check` passes CDK Terrain's)."""
     # The jsii runtime unpacks each assembly once per cache root; a persistent root keeps it warm.
     os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(CACHE_DIR / "jsii"))
-    if os.environ.get("BASELINE_EAGER_IMPORT") == "1" or PROVIDER_PACKAGE in sys.modules:
+    if os.environ.get("BASELINE_EAGER_IMPORT") == "1" or provider_package in sys.modules:
         return False
-    spec = importlib.util.find_spec(PROVIDER_PACKAGE)
+    spec = importlib.util.find_spec(provider_package)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"{PROVIDER_PACKAGE} is not installed; run `make setup`")
+        raise ImportError(f"{provider_package} is not installed; run `make setup`")
     _preload_into_node()
-    package = types.ModuleType(PROVIDER_PACKAGE)
+    package = types.ModuleType(provider_package)
     package.__path__ = list(spec.submodule_search_locations)
     package.__spec__ = spec
     package.__file__ = spec.origin
-    package.__package__ = PROVIDER_PACKAGE
-    sys.modules[PROVIDER_PACKAGE] = package
+    package.__package__ = provider_package
+    sys.modules[provider_package] = package
     # Module import creates millions of long-lived objects; scanning them for cycles is pure cost.
     gc.disable()
     _state["installed"] = True
