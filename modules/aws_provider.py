@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
+from cdktf import App, AssetType, TerraformAsset
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from modules.validation import Checks, ConfigError, message
@@ -14,28 +17,9 @@ from modules.validation import Checks, ConfigError, message
 REGION = "us-east-1"
 REGION_ENV_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
-# Every service the stacks call, so nothing silently reaches real AWS from the local environment.
-EMULATED_SERVICES = (
-    "acm",
-    "apigateway",
-    "applicationautoscaling",
-    "athena",
-    "cloudwatch",
-    "codedeploy",
-    "cognitoidp",
-    "firehose",
-    "iam",
-    "kms",
-    "lambda",
-    "glue",
-    "logs",
-    "route53",
-    "s3",
-    "sns",
-    "sqs",
-    "sts",
-    "wafv2",
-)
+# The shared-config profile that sends every AWS service the provider calls to the emulator (``local`` only).
+EMULATOR_PROFILE = "emulator"
+EMULATOR_PROFILE_FILE = "emulator.aws-config"
 
 
 def check_region(checks: Checks, field: str, region: str) -> bool:
@@ -90,9 +74,7 @@ class ProviderConfig:
     """12-digit account ids the provider may touch (default none: any). ``make plan``/``deploy`` of ``dev`` and
     ``prod`` refuse to run without one."""
     emulator: EmulatorConfig | None = None
-    """Point every service endpoint at the local emulator (``local`` only)."""
-    endpoints_services: tuple[str, ...] = field(default=EMULATED_SERVICES)
-    """Services redirected to the emulator, so nothing reaches real AWS from ``local``."""
+    """Point every AWS service at the local emulator (``local`` only)."""
 
     def __post_init__(self) -> None:
         checks = Checks()
@@ -106,7 +88,7 @@ class ProviderConfig:
 
 
 class RegionLockedProvider(Construct):
-    """Creates the stack's only ``AwsProvider``: us-east-1, default tags, account guard, emulator endpoints."""
+    """Creates the stack's only ``AwsProvider``: us-east-1, default tags, account guard, the emulator's profile."""
 
     provider: AwsProvider
     """The provider every resource of the stack uses."""
@@ -121,22 +103,40 @@ class RegionLockedProvider(Construct):
             region=config.region,
             default_tags=[AwsProviderDefaultTags(tags=dict(config.default_tags))],
             allowed_account_ids=list(config.allowed_account_ids) or None,
-            **(_emulator_settings(emulator, config.endpoints_services) if emulator else {}),
+            **(self._emulator_settings(emulator) if emulator else {}),
         )
 
+    def _emulator_settings(self, emulator: EmulatorConfig) -> dict:
+        # One endpoint for every service, from a shared-config profile shipped beside the stack as an asset, rather
+        # than the provider's ``endpoints`` block: a service nobody listed cannot slip out to real AWS, and the
+        # provider validates an ``endpoints`` block (hundreds of attributes) for ~2 CPU-seconds in every Terraform
+        # walk, which doubled the cost of each plan of this stack (docs/BENCHMARKS.md).
+        source = self._profile_source(emulator)
+        profile = TerraformAsset(self, "emulator_profile", path=str(source), type=AssetType.FILE)
+        return {
+            "access_key": emulator.access_key,
+            "secret_key": emulator.secret_key,
+            "profile": EMULATOR_PROFILE,
+            # Both files are the asset, so no profile of the user's own AWS configuration is read.
+            "shared_config_files": [profile.path],
+            "shared_credentials_files": [profile.path],
+            "skip_credentials_validation": True,
+            "skip_metadata_api_check": "true",
+            "skip_region_validation": False,
+            "s3_use_path_style": True,
+        }
 
-def _emulator_settings(emulator: EmulatorConfig, services: tuple[str, ...]) -> dict:
-    return {
-        "access_key": emulator.access_key,
-        "secret_key": emulator.secret_key,
-        "skip_credentials_validation": True,
-        "skip_metadata_api_check": "true",
-        "skip_region_validation": False,
-        "s3_use_path_style": True,
-        # The binding spells the Lambda endpoint ``lambda_`` (``lambda`` is a Python keyword).
-        "endpoints": [AwsProviderEndpoints(**{_keyword_safe(service): emulator.endpoint for service in services})],
-    }
+    def _profile_source(self, emulator: EmulatorConfig) -> Path:
+        """The profile's text, written where the asset is copied from: the app's own output folder (the asset's
+        hash, and so its path in the stack, follows the text)."""
+        text = emulator_profile(emulator.endpoint)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        source = Path(App.of(self).outdir) / ".emulator-profile" / digest / EMULATOR_PROFILE_FILE
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(text)
+        return source
 
 
-def _keyword_safe(name: str) -> str:
-    return f"{name}_" if name == "lambda" else name
+def emulator_profile(endpoint: str) -> str:
+    """AWS shared-config text whose profile sends every service to ``endpoint``."""
+    return f"[profile {EMULATOR_PROFILE}]\nendpoint_url = {endpoint}\n"

@@ -1,4 +1,4 @@
-"""The provider: us-east-1 only, default tags, account guard, emulator endpoints; the region lock."""
+"""The provider: us-east-1 only, default tags, account guard, the emulator's profile; the region lock."""
 
 import os
 import subprocess
@@ -36,17 +36,25 @@ def test_prod_tags_name_the_environment(prod):
     assert prod["provider"]["aws"][0]["default_tags"][0]["tags"] == TAGS
 
 
-def test_only_local_points_at_the_emulator(synth):
-    local_provider = synth.stack("local")["provider"]["aws"][0]
-    endpoints = local_provider["endpoints"][0]
-    assert {"s3", "kms", "iam", "sts", "lambda", "apigateway", "logs", "firehose", "cloudwatch", "sns", "sqs"} <= set(
-        endpoints
-    )
-    assert all(url.startswith("http://127.0.0.1:") for url in endpoints.values())
-    assert local_provider["access_key"] == "test"
+def test_only_local_points_at_the_emulator_every_service_through_one_profile(synth):
+    from tools import manifest
+
+    local = manifest.find("local", synth.outdir)
+    provider = local.tf["provider"]["aws"][0]
+    # No ``endpoints`` block: a service missing from it would reach real AWS, and the provider spends ~2 CPU-seconds
+    # validating one in every Terraform walk. The profile's single endpoint_url covers every service.
+    assert "endpoints" not in provider
+    assert provider["profile"] == "emulator" and provider["access_key"] == "test"
+    (config,) = provider["shared_config_files"]
+    assert provider["shared_credentials_files"] == [config]  # nothing of the user's own AWS files is read
+    assert config.startswith("assets/") and (local.directory / config).is_file()
+    assert (local.directory / config).read_text() == "[profile emulator]\nendpoint_url = http://127.0.0.1:4599\n"
+    assert local.emulated and local.emulator_endpoint == manifest.emulator_endpoint(synth.outdir)
     for environment in ("dev", "prod"):
-        provider = synth.stack(environment)["provider"]["aws"][0]
-        assert "endpoints" not in provider and "access_key" not in provider
+        stack = manifest.find(environment, synth.outdir)
+        provider = stack.tf["provider"]["aws"][0]
+        assert not {"endpoints", "access_key", "profile", "shared_config_files"} & set(provider)
+        assert not stack.emulated and stack.emulator_endpoint is None
 
 
 @pytest.mark.slow
@@ -108,3 +116,15 @@ def test_synth_with_aws_region_elsewhere_fails_and_writes_nothing(tmp_path):
     assert result.returncode == 2
     assert "AWS_REGION='eu-west-1' is invalid: allowed only 'us-east-1'" in result.stderr
     assert not list(outdir.rglob("*.json")), "a failed synth must not write any stack"
+
+
+def test_terraform_of_the_emulated_stack_ignores_endpoint_variables_that_would_outrank_its_profile(synth, monkeypatch):
+    from tools import manifest, stackctl
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    overrides = {"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    local = stackctl.environment_for(manifest.find("local", synth.outdir), overrides)
+    assert not [name for name in local if name.startswith("AWS_ENDPOINT_URL") or name.startswith("AWS_IGNORE")]
+    # dev and prod are planned against the emulator through exactly these variables (tests/emulator).
+    dev = stackctl.environment_for(manifest.find("dev", synth.outdir), overrides)
+    assert dev["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9" and dev["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:9"

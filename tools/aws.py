@@ -30,6 +30,6 @@ def clients_for(stack: manifest.Stack):
     """A boto3 client factory for where ``stack`` deploys: the emulator it points at, or the account of the
     credentials in the environment (us-east-1)."""
     if stack.emulated:
-        endpoint = stack.tf["provider"]["aws"][0]["endpoints"][0]["s3"]
+        endpoint = stack.emulator_endpoint
         return lambda service: emulator_client(service, endpoint)
     return lambda service: boto3.client(service, region_name=REGION)

@@ -82,7 +82,7 @@ class Issuer:
         identity: IdentitySettings | None = None,
     ) -> None:
         self.stack, self.usage_plan_id, self.identity = stack, usage_plan_id, identity
-        self.emulated = "endpoints" in stack.tf.get("provider", {}).get("aws", [{}])[0]
+        self.emulated = stack.emulated
         self.apigateway = clients("apigateway")
         self.cognito = clients("cognito-idp") if identity else None
 

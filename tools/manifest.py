@@ -6,6 +6,7 @@ named ``*-ENV``; ``bootstrap`` is the remote-state stack.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 from dataclasses import dataclass
@@ -45,10 +46,22 @@ class Stack:
         """The stack's ``cdk.tf.json``, parsed."""
         return json.loads((self.directory / "cdk.tf.json").read_text())
 
+    @cached_property
+    def emulator_endpoint(self) -> str | None:
+        """The emulator URL the stack's provider sends every service to (the ``endpoint_url`` of the shared-config
+        profile synthesized beside it), or None for a stack that deploys to an account."""
+        provider = self.tf["provider"]["aws"][0]
+        files = provider.get("shared_config_files")
+        if not files or "profile" not in provider:
+            return None
+        parser = configparser.ConfigParser()
+        parser.read(self.directory / files[0])
+        return parser.get(f"profile {provider['profile']}", "endpoint_url", fallback=None)
+
     @property
     def emulated(self) -> bool:
-        """Whether the stack deploys to the local emulator (its provider has endpoints) rather than an account."""
-        return "endpoints" in self.tf["provider"]["aws"][0]
+        """Whether the stack deploys to the local emulator rather than an account."""
+        return self.emulator_endpoint is not None
 
     def resources(self, type_: str) -> dict[str, dict]:
         return self.tf.get("resource", {}).get(type_, {})
@@ -106,5 +119,7 @@ def find(kind: str, out: Path | None = None) -> Stack:
 
 def emulator_endpoint(out: Path | None = None) -> str:
     """The emulator URL the synthesized ``local`` stack points at (set by ``EMULATOR_PORT`` at synth)."""
-    provider = find("local", out).tf["provider"]["aws"][0]
-    return provider["endpoints"][0]["s3"]
+    endpoint = find("local", out).emulator_endpoint
+    if endpoint is None:
+        raise StackError("the local stack names no emulator: run `make synth`")
+    return endpoint

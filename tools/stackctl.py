@@ -36,7 +36,7 @@ def terraform(
     command = ["terraform", f"-chdir={stack.directory}", *args]
     result = subprocess.run(
         command,
-        env={**os.environ, **(env or {})},
+        env=environment_for(stack, env),
         text=True,
         stdout=subprocess.PIPE if capture else None,
         stderr=(subprocess.PIPE if stdout_only else subprocess.STDOUT) if capture else None,
@@ -48,6 +48,20 @@ def terraform(
             + (f":\n{result.stdout}{result.stderr or ''}" if capture else "")
         )
     return result
+
+
+# The AWS SDK ranks these variables above a profile's endpoint_url: an emulated stack's Terraform runs without them,
+# so it reaches the emulator its profile names and nothing else (another local AWS, or AWS itself).
+ENDPOINT_OVERRIDES = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+
+
+def environment_for(stack: Stack, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Terraform runs in for ``stack``: this process's, ``env`` on top, minus ENDPOINT_OVERRIDES for
+    an emulated stack."""
+    merged = {**os.environ, **(env or {})}
+    if stack.emulated:
+        merged = {name: value for name, value in merged.items() if not name.startswith(ENDPOINT_OVERRIDES)}
+    return merged
 
 
 def init(stack: Stack, *, backend: bool = True, env: dict[str, str] | None = None, capture: bool = False) -> None:
@@ -82,7 +96,7 @@ def migrate_local_state(stack: Stack, *, env: dict[str, str] | None = None, capt
         return False
     pulled = subprocess.run(
         ["terraform", f"-chdir={stack.directory}", "state", "pull"],
-        env={**os.environ, **(env or {})},
+        env=environment_for(stack, env),
         capture_output=True,
         text=True,
         check=False,
@@ -169,7 +183,7 @@ def plan(
 def _show(stack: Stack, plan_file: Path, env: dict[str, str] | None) -> dict:
     shown = subprocess.run(
         ["terraform", f"-chdir={stack.directory}", "show", "-json", str(plan_file)],
-        env={**os.environ, **(env or {})},
+        env=environment_for(stack, env),
         capture_output=True,
         text=True,
         check=False,
@@ -226,8 +240,7 @@ def apply_saved(kind: str, *, env: dict[str, str] | None = None, capture: bool =
 
 
 def targets_real_aws(stack: Stack) -> bool:
-    provider = stack.tf["provider"]["aws"][0]
-    return "endpoints" not in provider and "AWS_ENDPOINT_URL" not in os.environ
+    return not stack.emulated and "AWS_ENDPOINT_URL" not in os.environ
 
 
 def check_before_touching(stack: Stack, *, online: bool = True) -> None:

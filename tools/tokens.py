@@ -121,8 +121,7 @@ def token(kind: str, *, scopes: list[str] | None = None, name: str | None = None
     if user:
         return user_token(clients_for(stack)("cognito-idp"), identity.user_pool_id, f"{stack.name}-{TEST_USER}")
     wanted = scopes or list(identity.scopes)
-    emulated = "endpoints" in stack.tf["provider"]["aws"][0]
-    if emulated:
+    if stack.emulated:
         credentials = clients.local_client() if name in (None, clients.LOCAL_CLIENT) else None
         client_id = credentials.client_id if credentials else _client_id(kind, name, outputs)
         granted = set(credentials.scopes) if credentials else set(identity.scopes)
