@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
-from tools import plans, preflight
+from tools import aws, plans, preflight
 from tools.manifest import KINDS, Stack, StackError, find, outdir, stack_names
 
 
@@ -165,13 +166,20 @@ def validate(out: Path | None = None) -> list[str]:
 
 
 def plan(
-    kind: str, *, env: dict[str, str] | None = None, detailed_exitcode: bool = False, capture: bool = False
+    kind: str,
+    *,
+    env: dict[str, str] | None = None,
+    detailed_exitcode: bool = False,
+    capture: bool = False,
+    targets: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
+    """``terraform plan`` of the stack (``targets``: only those resource addresses and what they depend on)."""
     stack = find(kind)
     init(stack, env=env, capture=capture)
     args = ["plan", "-input=false", "-no-color", *_plan_options(stack)] + (
         ["-detailed-exitcode"] if detailed_exitcode else []
     )
+    args += [f"-target={target}" for target in targets]
     result = terraform(stack, *args, env=env, check=False, capture=capture)
     if result.returncode not in ((0, 2) if detailed_exitcode else (0,)):
         raise StackError(
@@ -319,8 +327,38 @@ def destroy(kind: str, *, env: dict[str, str] | None = None, capture: bool = Fal
 
 
 def outputs(kind: str) -> dict[str, object]:
-    result = terraform(find(kind), "output", "-json", "-no-color", capture=True, stdout_only=True)
-    return {name: value["value"] for name, value in json.loads(result.stdout).items()}
+    """The stack's outputs, as ``terraform output`` reads them from its state. Kept beside the stack with the version
+    of the state object they were read from: while that version is current (one HEAD request tells), the tools that
+    ask again and again (`make token`, `make client`, the local API) skip a Terraform run each time."""
+    stack = find(kind)
+    version = state_version(stack)
+    kept = stack.directory / ".terraform" / "outputs.json"
+    if version and kept.is_file():
+        saved = json.loads(kept.read_text())
+        if saved.get("state") == version:
+            return saved["outputs"]
+    result = terraform(stack, "output", "-json", "-no-color", capture=True, stdout_only=True)
+    values = {name: value["value"] for name, value in json.loads(result.stdout).items()}
+    if version and kept.parent.is_dir():
+        kept.write_text(json.dumps({"state": version, "outputs": values}))
+    return values
+
+
+def state_version(stack: Stack) -> str | None:
+    """What names the current version of the stack's state: the S3 object's version id and ETag, or a local file's
+    size and modification time; None when it cannot be read (then nothing is kept)."""
+    backend = stack.tf.get("terraform", {}).get("backend", {})
+    try:
+        if "s3" in backend:
+            bucket, key = backend["s3"]["bucket"], backend["s3"]["key"]
+            head = aws.clients_for(stack)("s3").head_object(Bucket=bucket, Key=key)
+            return f"s3:{head.get('VersionId')}:{head['ETag']}:{head['LastModified'].isoformat()}"
+        if "local" in backend:
+            state = (stack.directory / backend["local"]["path"]).stat()
+            return f"local:{state.st_size}:{state.st_mtime_ns}"
+    except (OSError, BotoCoreError, ClientError):
+        return None
+    return None
 
 
 # One header per resource in a plan's text, e.g. "# aws_s3_bucket_versioning.x will be updated in-place"; the other

@@ -3,8 +3,10 @@ shared by every xdist worker, and on it:
 
 - the ``emulator`` group, one worker's serial chain: the ``local`` stack applied once (``deployed``) and shared by
   its tests; the ones that change it (lock contention, drift and a release) run last, and the last destroys it;
-- the tests that need only the state bucket (``bootstrapped``): `cdktf diff` of the bootstrap, plans of dev and
-  prod. They are not grouped: they queue behind the unit tests and run on whichever worker is free, beside the chain.
+- the tests that need only the state bucket (``bootstrapped``): `cdktf diff` of the bootstrap, and plans of dev and
+  prod (``environments``: synthesized once the bootstrap's state key exists, as on a real account, into a folder of
+  their own, by whichever worker needs them first). They are not grouped: they queue behind the unit tests and run on
+  whichever worker is free, beside the chain.
 
 The first worker that needs the emulator starts it and applies the bootstrap under a file lock; the others read
 where it is. Its creator stops it once no other worker uses it. While a module of this folder runs, the tools point
@@ -19,7 +21,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -45,8 +47,8 @@ CHAIN = (
     "test_emulator_release",
     "test_emulator_destroy",
 )
-# Need only the bootstrap; each test runs alone, on any worker.
-ON_THE_STATE_BUCKET = ("test_emulator_cdktf_cli", "test_emulator_environments")
+# Need only the bootstrap (the module's fixture); each test runs alone, on any worker.
+ON_THE_STATE_BUCKET = {"test_emulator_cdktf_cli": "bootstrapped", "test_emulator_environments": "environments"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -125,15 +127,21 @@ def _start_and_bootstrap(work: Path) -> Bootstrapped:
             synthesize(work / "cdktf.out", environ)
             stackctl.apply("bootstrap", capture=True)
             outputs = stackctl.outputs("bootstrap")
-            # As on a real account: dev and prod are synthesized once the bootstrap's state key exists.
-            for name in ("DEV", "PROD"):
-                environ[f"TF_STATE_KMS_KEY_ARN_{name}"] = str(outputs["state_kms_key_arn"])
-        with _pointed_at(environ):
-            synthesize(work / "cdktf.out", environ)
     except BaseException:
         emulator.stop(port)
         raise
     return Bootstrapped(port, environ, outputs)
+
+
+def _with_environments(base: Bootstrapped, work: Path) -> Bootstrapped:
+    """As on a real account: dev and prod synthesized once the bootstrap's state key exists (into ``work``, so that
+    the chain's stacks are not written again under its Terraform runs)."""
+    arn = str(base.bootstrap["state_kms_key_arn"])
+    environ = {**base.environ, "CDKTF_OUTDIR": str(work / "cdktf.out")}
+    environ.update({f"TF_STATE_KMS_KEY_ARN_{name}": arn for name in ("DEV", "PROD")})
+    with _pointed_at(environ):
+        synthesize(work / "cdktf.out", environ)
+    return replace(base, environ=environ)
 
 
 @contextmanager
@@ -180,6 +188,20 @@ def bootstrapped(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 
 
 @pytest.fixture(scope="session")
+def environments(bootstrapped: Bootstrapped, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Bootstrapped:
+    """The bootstrapped emulator with dev and prod synthesized for it, once per run (the first worker that asks)."""
+    if worker_id == "master":
+        return _with_environments(bootstrapped, tmp_path_factory.mktemp("environments"))
+    shared = tmp_path_factory.getbasetemp().parent
+    record = shared / "environments.json"
+    with _locked(shared / "environments.lock"):
+        if not record.exists():
+            (shared / "environments").mkdir(exist_ok=True)
+            record.write_text(json.dumps(asdict(_with_environments(bootstrapped, shared / "environments"))))
+        return Bootstrapped(**json.loads(record.read_text()))
+
+
+@pytest.fixture(scope="session")
 def deployed(bootstrapped: Bootstrapped) -> Deployed:
     """The local stack applied to the run's emulator, once; its destroy is a test of its own, the chain's last
     (test_emulator_destroy.py)."""
@@ -194,7 +216,7 @@ def deployed(bootstrapped: Bootstrapped) -> Deployed:
 def _pointed_at_the_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     """While a module of this folder runs, the tools point at the run's emulator; then the worker's other tests get
     their environment back (xdist may run them on the same worker, after these)."""
-    fixture = "bootstrapped" if Path(request.module.__file__).stem in ON_THE_STATE_BUCKET else "deployed"
+    fixture = ON_THE_STATE_BUCKET.get(Path(request.module.__file__).stem, "deployed")
     with _pointed_at(request.getfixturevalue(fixture).environ):
         yield
 

@@ -67,3 +67,19 @@ def test_the_user_pool_the_authorizer_trusts_issues_signed_tokens_it_publishes_k
     app = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=deployed.credentials["client_id"])
     assert app["UserPoolClient"]["AllowedOAuthFlows"] == ["client_credentials"]
     assert sorted(app["UserPoolClient"]["AllowedOAuthScopes"]) == ["events/read", "events/write"]
+
+
+def test_outputs_are_read_from_terraform_once_per_version_of_the_state(deployed, monkeypatch):
+    from tools import manifest, stackctl
+
+    stack = manifest.find("local")
+    kept = stack.directory / ".terraform" / "outputs.json"
+    assert json.loads(kept.read_text()) == {"state": stackctl.state_version(stack), "outputs": deployed.outputs}
+    runs: list[tuple] = []
+    terraform = stackctl.terraform
+    monkeypatch.setattr(stackctl, "terraform", lambda *args, **kwargs: runs.append(args) or terraform(*args, **kwargs))
+    assert stackctl.outputs("local") == deployed.outputs and runs == []
+    # Kept from another version of the state (someone applied since): Terraform is asked again, and its answer kept.
+    kept.write_text(json.dumps({"state": "s3:an-older-version", "outputs": {"stale": True}}))
+    assert stackctl.outputs("local") == deployed.outputs and len(runs) == 1
+    assert json.loads(kept.read_text())["state"] == stackctl.state_version(stack)
