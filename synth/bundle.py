@@ -9,6 +9,7 @@ once per content hash and then reused from ``.cache/bundles``.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import os
 import shutil
@@ -57,14 +58,23 @@ def build(
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"{source.name}-{content_key(source, requirements, python_version, architecture)}.zip"
     if not target.exists():
-        with tempfile.TemporaryDirectory(dir=cache_dir) as work:
-            staging = Path(work) / "staging"
-            _install(requirements, staging, python_version, architecture)
-            shutil.copytree(source, staging / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            partial = Path(work) / "bundle.zip"
-            _zip(staging, partial)
-            os.replace(partial, target)
+        # Processes that synthesize at once (the test workers on a fresh clone) build each bundle once: the others
+        # wait for it rather than run the same pip install beside it.
+        with open(target.with_name(f"{target.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not target.exists():
+                _build(source, requirements, python_version, architecture, target)
     return Bundle(target, base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode())
+
+
+def _build(source: Path, requirements: Path, python_version: str, architecture: str, target: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        staging = Path(work) / "staging"
+        _install(requirements, staging, python_version, architecture)
+        shutil.copytree(source, staging / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        partial = Path(work) / "bundle.zip"
+        _zip(staging, partial)
+        os.replace(partial, target)
 
 
 def _install(requirements: Path, staging: Path, python_version: str, architecture: str) -> None:

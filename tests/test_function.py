@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -135,6 +136,30 @@ def test_bundle_rebuilds_only_when_content_changes(tmp_path):
     (source / "app.py").write_text("x = 2\n")
     changed = bundle.build(source, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c")
     assert changed.sha256_base64 != one_.sha256_base64
+
+
+def test_builds_of_one_bundle_at_once_install_it_once(tmp_path, monkeypatch):
+    # As the test workers of a fresh clone do: every synth asks for the same bundles at the same moment.
+    source = tmp_path / "fn"
+    source.mkdir()
+    (source / "app.py").write_text("x = 1\n")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("")
+    installs = []
+    install = bundle._install
+
+    def slow_install(*args):
+        installs.append(args)
+        time.sleep(0.3)  # long enough for the other builds to ask meanwhile
+        install(*args)
+
+    monkeypatch.setattr(bundle, "_install", slow_install)
+    build = lambda _: bundle.build(  # noqa: E731
+        source, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c"
+    )
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        built = list(pool.map(build, range(3)))
+    assert len(installs) == 1 and built[0] == built[1] == built[2]
 
 
 def test_prod_autoscales_provisioned_concurrency_on_the_alias(prod, dev, local):
