@@ -25,7 +25,7 @@ def _details(results: dict) -> list[str]:
             lines += [
                 "",
                 "The resources the cold `make up`'s applies waited longest for (Terraform's per-resource timings; the",
-                "rest of each apply is Terraform starting its provider, see README, Emulator notes):",
+                "rest of each apply is Terraform planning and the provider reading back what it made; see README):",
                 "",
                 "```",
                 *results["up"]["cold_slowest_resources"],
