@@ -3,7 +3,8 @@
 The zip's entries are sorted, timestamped 1980-01-01 and given fixed permissions, so the same sources and
 requirements give the same bytes (and SHA-256) on any machine: no spurious redeploys. Dependencies are
 binary wheels for the target architecture and Python version, not the build machine's. A bundle is built
-once per content hash and then reused from ``.cache/bundles``.
+once per content hash and then reused from ``.cache/bundles``, beside the installed dependencies every function
+of the app shares (one pip install for all their bundles).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,24 +60,44 @@ def build(
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / f"{source.name}-{content_key(source, requirements, python_version, architecture)}.zip"
-    if not target.exists():
-        # Processes that synthesize at once (the test workers on a fresh clone) build each bundle once: the others
-        # wait for it rather than run the same pip install beside it.
-        with open(target.with_name(f"{target.name}.lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not target.exists():
-                _build(source, requirements, python_version, architecture, target)
+    # Processes that synthesize at once (the test workers on a fresh clone) build each bundle once: the others wait
+    # for it rather than run the same pip install beside it.
+    with _built_once(target):
+        if not target.exists():
+            dependencies = _dependencies(requirements, python_version, architecture, cache_dir)
+            with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+                staging = Path(work) / "staging"
+                shutil.copytree(dependencies, staging, symlinks=True)
+                shutil.copytree(source, staging / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                partial = Path(work) / "bundle.zip"
+                _zip(staging, partial)
+                os.replace(partial, target)
     return Bundle(target, base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode())
 
 
-def _build(source: Path, requirements: Path, python_version: str, architecture: str, target: Path) -> None:
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
-        staging = Path(work) / "staging"
-        _install(requirements, staging, python_version, architecture)
-        shutil.copytree(source, staging / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        partial = Path(work) / "bundle.zip"
-        _zip(staging, partial)
-        os.replace(partial, target)
+def _dependencies(requirements: Path, python_version: str, architecture: str, cache_dir: Path) -> Path:
+    """The requirements installed for the platform, once per requirements file, Python version and architecture:
+    every function of the app ships the same set, so one pip install serves all their bundles."""
+    digest = hashlib.sha256(f"{BUNDLE_FORMAT}|{python_version}|{architecture}|".encode() + requirements.read_bytes())
+    installed = cache_dir / f"dependencies-{digest.hexdigest()[:32]}"
+    with _built_once(installed):
+        if not installed.exists():
+            with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+                staging = Path(work) / "staging"
+                _install(requirements, staging, python_version, architecture)
+                os.replace(staging, installed)
+    return installed
+
+
+@contextmanager
+def _built_once(target: Path) -> Iterator[None]:
+    """Hold ``target``'s lock while it is checked and built (nothing to wait for once it exists)."""
+    if target.exists():
+        yield
+        return
+    with open(target.with_name(f"{target.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _install(requirements: Path, staging: Path, python_version: str, architecture: str) -> None:

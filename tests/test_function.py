@@ -162,6 +162,27 @@ def test_builds_of_one_bundle_at_once_install_it_once(tmp_path, monkeypatch):
     assert len(installs) == 1 and built[0] == built[1] == built[2]
 
 
+def test_the_functions_of_the_app_share_one_install_of_their_requirements(tmp_path, monkeypatch):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("")
+    installs = []
+    install = bundle._install
+    monkeypatch.setattr(bundle, "_install", lambda *args: installs.append(args) or install(*args))
+    built = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text(f"name = {name!r}\n")
+        built.append(
+            bundle.build(
+                tmp_path / name, requirements, python_version="3.12", architecture="x86_64", cache_dir=tmp_path / "c"
+            )
+        )
+    assert len(installs) == 1 and built[0].sha256_base64 != built[1].sha256_base64
+    # Another Python version is another install.
+    bundle.build(tmp_path / "first", requirements, python_version="3.13", architecture="x86_64", cache_dir=tmp_path / "c")
+    assert len(installs) == 2
+
+
 def test_prod_autoscales_provisioned_concurrency_on_the_alias(prod, dev, local):
     target = one(prod, "aws_appautoscaling_target")
     assert target["scalable_dimension"] == "lambda:function:ProvisionedConcurrency"
