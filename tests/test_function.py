@@ -179,7 +179,8 @@ def test_the_functions_of_the_app_share_one_install_of_their_requirements(tmp_pa
         )
     assert len(installs) == 1 and built[0].sha256_base64 != built[1].sha256_base64
     # Another Python version is another install.
-    bundle.build(tmp_path / "first", requirements, python_version="3.13", architecture="x86_64", cache_dir=tmp_path / "c")
+    cache = tmp_path / "c"
+    bundle.build(tmp_path / "first", requirements, python_version="3.13", architecture="x86_64", cache_dir=cache)
     assert len(installs) == 2
 
 
