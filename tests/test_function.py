@@ -138,6 +138,12 @@ def test_bundle_rebuilds_only_when_content_changes(tmp_path):
     assert changed.sha256_base64 != one_.sha256_base64
 
 
+def _installed_by_pip(staging):
+    """What a pip install leaves in the staging folder, in short (the real one is the reproducibility test's)."""
+    (staging / "dependency").mkdir(parents=True)
+    (staging / "dependency" / "__init__.py").write_text("")
+
+
 def test_builds_of_one_bundle_at_once_install_it_once(tmp_path, monkeypatch):
     # As the test workers of a fresh clone do: every synth asks for the same bundles at the same moment.
     source = tmp_path / "fn"
@@ -146,12 +152,11 @@ def test_builds_of_one_bundle_at_once_install_it_once(tmp_path, monkeypatch):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("")
     installs = []
-    install = bundle._install
 
-    def slow_install(*args):
-        installs.append(args)
+    def slow_install(requirements, staging, *platform):
+        installs.append(platform)
         time.sleep(0.3)  # long enough for the other builds to ask meanwhile
-        install(*args)
+        _installed_by_pip(staging)
 
     monkeypatch.setattr(bundle, "_install", slow_install)
     build = lambda _: bundle.build(  # noqa: E731
@@ -166,8 +171,12 @@ def test_the_functions_of_the_app_share_one_install_of_their_requirements(tmp_pa
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("")
     installs = []
-    install = bundle._install
-    monkeypatch.setattr(bundle, "_install", lambda *args: installs.append(args) or install(*args))
+
+    def install(requirements, staging, *platform):
+        installs.append(platform)
+        _installed_by_pip(staging)
+
+    monkeypatch.setattr(bundle, "_install", install)
     built = []
     for name in ("first", "second"):
         (tmp_path / name).mkdir()
@@ -178,6 +187,9 @@ def test_the_functions_of_the_app_share_one_install_of_their_requirements(tmp_pa
             )
         )
     assert len(installs) == 1 and built[0].sha256_base64 != built[1].sha256_base64
+    for each in built:
+        with zipfile.ZipFile(each.path) as archive:
+            assert "dependency/__init__.py" in archive.namelist()
     # Another Python version is another install.
     cache = tmp_path / "c"
     bundle.build(tmp_path / "first", requirements, python_version="3.13", architecture="x86_64", cache_dir=cache)
