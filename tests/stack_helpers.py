@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +78,11 @@ def synthesize(outdir: Path, environ: dict[str, str] | None = None) -> Synth:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    return synthesized(outdir)
+
+
+def synthesized(outdir: Path) -> Synth:
+    """What a synth wrote into ``outdir``, parsed."""
     manifest = json.loads((outdir / "manifest.json").read_text())
     return Synth(
         outdir,
@@ -83,6 +91,17 @@ def synthesize(outdir: Path, environ: dict[str, str] | None = None) -> Synth:
             for name, stack in manifest["stacks"].items()
         },
     )
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across the run's processes (the xdist workers)."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def synthesize_changed(

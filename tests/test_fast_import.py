@@ -11,13 +11,18 @@ from stack_helpers import DEPLOYED, PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 
+ADDED_LATER = ("plans", "validate")
+
+
 def _written(outdir: Path) -> dict[str, bytes]:
-    """What a synth wrote (not what Terraform adds when a stack is initialized or planned)."""
-    return {
-        str(p.relative_to(outdir)): p.read_bytes()
-        for p in sorted(outdir.rglob("*"))
-        if p.is_file() and not any(part.startswith(".terraform") or part == "plans" for part in p.parts)
-    }
+    """What a synth wrote (not what Terraform adds when a stack is initialized or planned, nor the scratch root of
+    `make validate`, which another worker may have added to the run's synth)."""
+
+    def synthesized(path: Path) -> bool:
+        parts = path.relative_to(outdir).parts
+        return path.is_file() and not any(part.startswith(".terraform") or part in ADDED_LATER for part in parts)
+
+    return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if synthesized(p)}
 
 
 def test_fast_synth_output_is_byte_identical_to_an_eager_synth(synth, tmp_path):

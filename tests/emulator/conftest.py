@@ -15,7 +15,6 @@ at it; other tests never see it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -25,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
-from stack_helpers import synthesize, synthesize_changed
+from stack_helpers import locked, synthesize, synthesize_changed
 
 from tools import aws, clients, emulator, stackctl
 from tools.processes import free_port
@@ -144,16 +143,6 @@ def _with_environments(base: Bootstrapped, work: Path) -> Bootstrapped:
     return replace(base, environ=environ)
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 # How long the worker that started the emulator waits, at its end, for the other workers' last emulator tests.
 USERS_TIMEOUT_SECONDS = 900
 
@@ -168,7 +157,7 @@ def bootstrapped(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
         return
     shared = tmp_path_factory.getbasetemp().parent  # one directory per run, common to its workers
     record, users = shared / "emulator.json", shared / "emulator-users"
-    with _locked(shared / "emulator.lock"):
+    with locked(shared / "emulator.lock"):
         created = not record.exists()
         if created:
             (shared / "emulator").mkdir(exist_ok=True)
@@ -194,7 +183,7 @@ def environments(bootstrapped: Bootstrapped, tmp_path_factory: pytest.TempPathFa
         return _with_environments(bootstrapped, tmp_path_factory.mktemp("environments"))
     shared = tmp_path_factory.getbasetemp().parent
     record = shared / "environments.json"
-    with _locked(shared / "environments.lock"):
+    with locked(shared / "environments.lock"):
         if not record.exists():
             (shared / "environments").mkdir(exist_ok=True)
             record.write_text(json.dumps(asdict(_with_environments(bootstrapped, shared / "environments"))))
