@@ -41,7 +41,7 @@ os.environ.update(
     }
 )
 
-from stack_helpers import DEPLOYED, Synth, locked, synthesize, synthesized  # noqa: E402
+from stack_helpers import DEPLOYED, Synth, made_once, synthesize, synthesized  # noqa: E402
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -71,16 +71,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Synth:
     """Every stack, dev and prod configured as a deployment would configure them (DEPLOYED): synthesized once per
     run, by the first worker that asks (the others wait for it and read what it wrote). Tests read it; the one that
     validates it adds a scratch root beside the stacks (``validate/``)."""
-    if worker_id == "master":
-        return synthesize(tmp_path_factory.mktemp("synth") / "cdktf.out", DEPLOYED)
-    shared = tmp_path_factory.getbasetemp().parent  # one directory per run, common to its workers
-    out, done = shared / "synth" / "cdktf.out", shared / "synth.done"
-    with locked(shared / "synth.lock"):
-        if not done.exists():
-            out.parent.mkdir(exist_ok=True)
-            synthesize(out, DEPLOYED)
-            done.touch()
-    return synthesized(out)
+    folder = made_once(tmp_path_factory, worker_id, "synth", lambda folder: synthesize(folder / "cdktf.out", DEPLOYED))
+    return synthesized(folder / "cdktf.out")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +91,20 @@ def synthesized(outdir: Path) -> Synth:
             for name, stack in manifest["stacks"].items()
         },
     )
+
+
+def made_once(tmp_path_factory, worker_id: str, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``name`` of this test run, filled by ``make`` once: by the first xdist worker that asks, while the
+    others wait for it (or by the only process of a run without workers)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # one directory per run, common to its workers
+    folder, done = shared / name, shared / f"{name}.done"
+    with locked(shared / f"{name}.lock"):
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            done.touch()
+    return folder
 
 
 @contextmanager

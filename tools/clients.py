@@ -82,7 +82,6 @@ class Issuer:
         identity: IdentitySettings | None = None,
     ) -> None:
         self.stack, self.usage_plan_id, self.identity = stack, usage_plan_id, identity
-        self.emulated = stack.emulated
         self.apigateway = clients("apigateway")
         self.cognito = clients("cognito-idp") if identity else None
 
@@ -225,7 +224,8 @@ class Issuer:
         """Cognito keeps up to two secrets per app client (AddUserPoolClientSecret), so a client moves to the new
         one before the old is deleted."""
         assert self.cognito and self.identity
-        if self.emulated:  # the emulator does not implement AddUserPoolClientSecret (its tokens are signed locally)
+        # The emulator does not implement AddUserPoolClientSecret (its tokens are signed locally).
+        if self.stack.emulated:
             return {"client_id": app["ClientId"], "client_secret": None, "note": "the emulator keeps one secret"}
         added = self.cognito.add_user_pool_client_secret(
             UserPoolId=self.identity.user_pool_id, ClientId=app["ClientId"]
@@ -241,7 +241,7 @@ class Issuer:
         if not app:
             return []
         assert self.cognito and self.identity
-        if self.emulated:
+        if self.stack.emulated:
             return []
         secrets = self.cognito.list_user_pool_client_secrets(
             UserPoolId=self.identity.user_pool_id, ClientId=app["ClientId"]

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pytest
-from stack_helpers import locked, synthesize, synthesize_changed
+from stack_helpers import locked, made_once, synthesize, synthesize_changed
 
 from tools import aws, clients, emulator, stackctl
 from tools.processes import free_port
@@ -179,15 +179,12 @@ def bootstrapped(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 @pytest.fixture(scope="session")
 def environments(bootstrapped: Bootstrapped, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Bootstrapped:
     """The bootstrapped emulator with dev and prod synthesized for it, once per run (the first worker that asks)."""
-    if worker_id == "master":
-        return _with_environments(bootstrapped, tmp_path_factory.mktemp("environments"))
-    shared = tmp_path_factory.getbasetemp().parent
-    record = shared / "environments.json"
-    with locked(shared / "environments.lock"):
-        if not record.exists():
-            (shared / "environments").mkdir(exist_ok=True)
-            record.write_text(json.dumps(asdict(_with_environments(bootstrapped, shared / "environments"))))
-        return Bootstrapped(**json.loads(record.read_text()))
+
+    def make(folder: Path) -> None:
+        (folder / "environments.json").write_text(json.dumps(asdict(_with_environments(bootstrapped, folder))))
+
+    folder = made_once(tmp_path_factory, worker_id, "environments", make)
+    return Bootstrapped(**json.loads((folder / "environments.json").read_text()))
 
 
 @pytest.fixture(scope="session")
